@@ -1,0 +1,1 @@
+"""The HTTP gateway: authenticates, validates, calls the services over gRPC, answers JSON."""

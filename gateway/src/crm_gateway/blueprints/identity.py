@@ -1,0 +1,356 @@
+"""Identity resources: sign-up, login and tokens, password reset, me, users, groups and roles."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, Field
+
+from crm_gateway import clients
+from crm_gateway.api import Api, Schema
+from crm_gateway.auth import require
+from crm_gateway.errors import language
+from crm_gateway.schemas import Email30
+
+bp = Blueprint("identity", __name__)
+api = Api(bp, "identity")
+
+Name30 = Field(min_length=1, max_length=30)
+
+
+# ---- schemas -------------------------------------------------------------------------------
+class Permissions(BaseModel):
+    admin: bool = False
+    edit_phone: bool = False
+    manage_users: bool = False
+    manage_funnels: bool = False
+    manage_processes: bool = False
+    restore_records: bool = False
+    manage_roles: bool = False
+    manage_billing: bool = False
+
+
+class CompanyOut(BaseModel):
+    id: str
+    name: str
+    crm_id: str = Field(description="Short public id shared by every user of the company", examples=["K7M2-Q9XD"])
+    time_zone: str
+    created_at: str
+
+
+class UserOut(BaseModel):
+    id: str
+    first_name: str
+    last_name: str
+    email: str
+    role_id: str
+    group_id: str
+    active: bool
+    created_at: str
+
+
+class RoleOut(BaseModel):
+    id: str
+    name: str
+    permissions: Permissions
+    system: bool
+
+
+class GroupOut(BaseModel):
+    id: str
+    name: str
+    user_count: int
+
+
+class Tokens(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class SignUpIn(Schema):
+    company_name: str = Field(min_length=1, max_length=200)
+    first_name: str = Name30
+    last_name: str = Name30
+    email: Email30
+    password: str = Name30
+    time_zone: str = Field("Asia/Tashkent", max_length=64)
+
+
+class SignUpOut(BaseModel):
+    company: CompanyOut
+    user: UserOut
+    tokens: Tokens
+
+
+class LoginIn(Schema):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=200)
+    crm_id: str = Field("", max_length=16, description="Needed when the e-mail is in several CRMs")
+
+
+class RefreshIn(Schema):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class ForgotIn(Schema):
+    email: str = Field(min_length=1, max_length=320)
+    crm_id: str = Field("", max_length=16)
+
+
+class ResetIn(Schema):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Name30
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    role: RoleOut
+    company: CompanyOut
+
+
+class UserIn(Schema):
+    first_name: str = Name30
+    last_name: str = Name30
+    email: Email30
+    password: str = Name30
+    role_id: str = Field(min_length=1, max_length=64)
+    group_id: str = Field(min_length=1, max_length=64)
+
+
+class UserPatch(Schema):
+    first_name: str | None = Field(None, min_length=1, max_length=30)
+    last_name: str | None = Field(None, min_length=1, max_length=30)
+    email: Email30 | None = None
+    password: str | None = Field(None, min_length=1, max_length=30)
+    role_id: str | None = Field(None, min_length=1, max_length=64)
+    group_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class UserQuery(Schema):
+    group_id: str = Field("", max_length=64)
+    include_inactive: bool = False
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = None
+
+
+class GroupIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class GroupList(BaseModel):
+    items: list[GroupOut]
+    next_cursor: str | None = None
+
+
+class RoleIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    permissions: Permissions = Field(default_factory=Permissions)
+
+
+class RolePatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    permissions: Permissions | None = None
+
+
+class RoleList(BaseModel):
+    items: list[RoleOut]
+    next_cursor: str | None = None
+
+
+class CrmChoice(BaseModel):
+    crm_id: str
+    company_name: str
+
+
+# ---- proto -> JSON -------------------------------------------------------------------------
+def company_json(c) -> dict:
+    return {"id": c.id, "name": c.name, "crm_id": c.crm_id, "time_zone": c.time_zone, "created_at": c.created_at}
+
+
+def user_json(u) -> dict:
+    return {"id": u.id, "first_name": u.first_name, "last_name": u.last_name, "email": u.email,
+            "role_id": u.role_id, "group_id": u.group_id, "active": u.active, "created_at": u.created_at}
+
+
+def role_json(r) -> dict:
+    return {"id": r.id, "name": r.name, "system": r.system,
+            "permissions": {f.name: getattr(r.permissions, f.name) for f in r.permissions.DESCRIPTOR.fields}}
+
+
+def tokens_json(t) -> dict:
+    return {"access_token": t.access_token, "refresh_token": t.refresh_token, "token_type": "Bearer",
+            "expires_in": t.expires_in}
+
+
+def _limits():
+    ext = current_app.extensions["crm"]
+    return ext.limiter, ext.settings
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+# ---- auth ----------------------------------------------------------------------------------
+@api.operation("POST", "/api/v1/signup", "Sign up a company with its first admin", body=SignUpIn,
+               response=SignUpOut, status=201, auth=False, errors=(409,),
+               example={"company_name": "Acme", "first_name": "Aziz", "last_name": "Karimov",
+                        "email": "aziz@acme.uz", "password": "s3cret-pass"})
+def signup(body: SignUpIn):
+    limiter, settings = _limits()
+    limiter.hit(f"signup:ip:{_client_ip()}", settings.login_per_ip_per_minute)
+    resp = clients.sign_up(**body.model_dump())
+    return jsonify({"company": company_json(resp.company), "user": user_json(resp.user),
+                    "tokens": tokens_json(resp.tokens)}), 201
+
+
+@api.operation("POST", "/api/v1/auth/login", "Log in with e-mail and password", body=LoginIn, response=Tokens,
+               auth=False, errors=(401, 409), example={"email": "aziz@acme.uz", "password": "s3cret-pass"},
+               description="When the e-mail and password match in several CRMs the answer is 409 "
+                           "`crm_id_required` with `details.choices` (crm_id, company_name).")
+def login(body: LoginIn):
+    limiter, settings = _limits()
+    limiter.hit(f"login:ip:{_client_ip()}", settings.login_per_ip_per_minute)
+    limiter.hit(f"login:acct:{body.email.strip().lower()}", settings.login_per_account_per_minute)
+    return jsonify(tokens_json(clients.login(body.email, body.password, body.crm_id).tokens))
+
+
+@api.operation("POST", "/api/v1/auth/refresh", "Rotate a refresh token", body=RefreshIn, response=Tokens,
+               auth=False, errors=(401,))
+def refresh(body: RefreshIn):
+    limiter, settings = _limits()
+    limiter.hit(f"refresh:ip:{_client_ip()}", settings.login_per_ip_per_minute * 4)
+    return jsonify(tokens_json(clients.refresh(body.refresh_token).tokens))
+
+
+@api.operation("POST", "/api/v1/auth/logout", "Revoke the session of a refresh token", body=RefreshIn,
+               status=204, auth=False)
+def logout(body: RefreshIn):
+    clients.logout(body.refresh_token)
+    return "", 204
+
+
+@api.operation("POST", "/api/v1/auth/password/forgot", "Send a password reset link", body=ForgotIn,
+               response=Accepted, status=202, auth=False,
+               description="Always 202 with the same body, whether or not the e-mail exists.")
+def forgot(body: ForgotIn):
+    limiter, settings = _limits()
+    limiter.hit(f"forgot:ip:{_client_ip()}", settings.forgot_per_ip_per_minute)
+    limiter.hit(f"forgot:acct:{body.email.strip().lower()}", settings.forgot_per_account_per_minute)
+    clients.forgot_password(body.email, body.crm_id, language())
+    return jsonify({"status": "accepted"}), 202
+
+
+@api.operation("POST", "/api/v1/auth/password/reset", "Set a new password with a reset token", body=ResetIn,
+               status=204, auth=False, errors=(422,))
+def reset(body: ResetIn):
+    limiter, settings = _limits()
+    limiter.hit(f"reset:ip:{_client_ip()}", settings.reset_per_ip_per_minute)
+    clients.reset_password(body.token, body.password)
+    return "", 204
+
+
+# ---- me, users, groups, roles ----------------------------------------------------------------
+@api.operation("GET", "/api/v1/me", "The current user, role with permissions, and company (with CRM ID)",
+               response=MeOut)
+def me():
+    resp = clients.get_me()
+    return jsonify({"user": user_json(resp.user), "role": role_json(resp.role), "company": company_json(resp.company)})
+
+
+@api.operation("GET", "/api/v1/users", "List users", query=UserQuery, response=UserList)
+def list_users(query: UserQuery):
+    users = clients.list_users(query.group_id, query.include_inactive).users
+    return jsonify({"items": [user_json(u) for u in users], "next_cursor": None})
+
+
+@api.operation("POST", "/api/v1/users", "Create a user (admin)", body=UserIn, response=UserOut, status=201,
+               errors=(403, 409))
+def create_user(body: UserIn):
+    require("manage_users")
+    return jsonify(user_json(clients.create_user(**body.model_dump()).user)), 201
+
+
+@api.operation("GET", "/api/v1/users/{id}", "Get a user", response=UserOut)
+def get_user(id: str):  # noqa: A002 - the path parameter's name
+    return jsonify(user_json(clients.get_user(id).user))
+
+
+@api.operation("PATCH", "/api/v1/users/{id}", "Edit a user (admin; anyone for their own names and password)",
+               body=UserPatch, response=UserOut, errors=(403, 409))
+def update_user(id: str, body: UserPatch):  # noqa: A002
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return jsonify(user_json(clients.update_user(id, **changes).user))
+
+
+@api.operation("DELETE", "/api/v1/users/{id}", "Deactivate a user (admin)", response=UserOut, errors=(403, 409))
+def deactivate_user(id: str):  # noqa: A002
+    require("manage_users")
+    return jsonify(user_json(clients.deactivate_user(id).user))
+
+
+@api.operation("GET", "/api/v1/groups", "List groups", response=GroupList)
+def list_groups():
+    groups = clients.list_groups().groups
+    return jsonify({"items": [{"id": x.id, "name": x.name, "user_count": x.user_count} for x in groups],
+                    "next_cursor": None})
+
+
+@api.operation("POST", "/api/v1/groups", "Create a group (admin)", body=GroupIn, response=GroupOut, status=201,
+               errors=(403,))
+def create_group(body: GroupIn):
+    require("manage_users")
+    x = clients.create_group(body.name).group
+    return jsonify({"id": x.id, "name": x.name, "user_count": 0}), 201
+
+
+@api.operation("PATCH", "/api/v1/groups/{id}", "Rename a group (admin)", body=GroupIn, response=GroupOut,
+               errors=(403,))
+def update_group(id: str, body: GroupIn):  # noqa: A002
+    require("manage_users")
+    x = clients.update_group(id, body.name).group
+    return jsonify({"id": x.id, "name": x.name, "user_count": x.user_count})
+
+
+@api.operation("DELETE", "/api/v1/groups/{id}", "Delete an empty group (admin)", status=204, errors=(403, 409))
+def delete_group(id: str):  # noqa: A002
+    require("manage_users")
+    clients.delete_group(id)
+    return "", 204
+
+
+@api.operation("GET", "/api/v1/roles", "List roles with their permissions", response=RoleList)
+def list_roles():
+    return jsonify({"items": [role_json(r) for r in clients.list_roles().roles], "next_cursor": None})
+
+
+@api.operation("POST", "/api/v1/roles", "Create a role (admin)", body=RoleIn, response=RoleOut, status=201,
+               errors=(403,))
+def create_role(body: RoleIn):
+    require("manage_roles")
+    return jsonify(role_json(clients.create_role(body.name, body.permissions.model_dump()).role)), 201
+
+
+@api.operation("PATCH", "/api/v1/roles/{id}", "Rename a role or change its permissions (admin)", body=RolePatch,
+               response=RoleOut, errors=(403, 409))
+def update_role(id: str, body: RolePatch):  # noqa: A002
+    require("manage_roles")
+    perms = body.permissions.model_dump() if body.permissions is not None else None
+    return jsonify(role_json(clients.update_role(id, body.name, perms).role))
+
+
+@api.operation("DELETE", "/api/v1/roles/{id}", "Delete a role no user has (admin)", status=204, errors=(403, 409))
+def delete_role(id: str):  # noqa: A002
+    require("manage_roles")
+    clients.delete_role(id)
+    return "", 204

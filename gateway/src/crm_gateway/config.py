@@ -1,0 +1,24 @@
+"""Gateway settings, read once from GATEWAY_* (and shared) environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from crm_platform.config import setting
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GatewaySettings:
+    """What the gateway needs."""
+
+    identity_addr: str = setting("IDENTITY_GRPC_ADDR", shared=True, doc="identity gRPC host:port")
+    auth_public_key: str = setting("AUTH_PUBLIC_KEY", shared=True, doc="PEM or path: verifies access tokens")
+    log_level: str = setting("LOG_LEVEL", "INFO", shared=True)
+    redis_url: str = setting("REDIS_URL", "", shared=True, doc="share rate limits between replicas when set")
+    rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 2.0, float)
+    max_body_bytes: int = setting("MAX_BODY_BYTES", 1_000_000, int)
+    login_per_ip_per_minute: int = setting("LOGIN_PER_IP_PER_MINUTE", 30, int)
+    login_per_account_per_minute: int = setting("LOGIN_PER_ACCOUNT_PER_MINUTE", 10, int)
+    forgot_per_ip_per_minute: int = setting("FORGOT_PER_IP_PER_MINUTE", 10, int)
+    forgot_per_account_per_minute: int = setting("FORGOT_PER_ACCOUNT_PER_MINUTE", 3, int)
+    reset_per_ip_per_minute: int = setting("RESET_PER_IP_PER_MINUTE", 10, int)

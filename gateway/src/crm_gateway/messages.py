@@ -1,0 +1,97 @@
+"""Every user-facing text of the API, in English and Russian, keyed by the stable error code."""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "ru")
+DEFAULT_LANGUAGE = "en"
+
+# Error codes (error.code) -> text per language. Format fields come from error.details.
+ERRORS: dict[str, dict[str, str]] = {
+    "bad_request": {"en": "The request is malformed.", "ru": "Некорректный запрос."},
+    "invalid_json": {"en": "The body is not valid JSON.", "ru": "Тело запроса не является корректным JSON."},
+    "body_too_large": {"en": "The request body is too large.", "ru": "Тело запроса слишком большое."},
+    "validation_failed": {"en": "Some fields are invalid.", "ru": "Некоторые поля заполнены неверно."},
+    "unauthenticated": {"en": "Log in to continue.", "ru": "Войдите, чтобы продолжить."},
+    "token_invalid": {"en": "The access token is invalid.", "ru": "Токен доступа недействителен."},
+    "token_expired": {"en": "The access token has expired.", "ru": "Срок действия токена доступа истёк."},
+    "session_ended": {"en": "Your session has ended. Log in again.",
+                      "ru": "Ваша сессия завершена. Войдите снова."},
+    "invalid_credentials": {"en": "Wrong e-mail or password.", "ru": "Неверная почта или пароль."},
+    "crm_id_required": {"en": "This e-mail is used in several CRMs. Choose the CRM ID.",
+                        "ru": "Эта почта используется в нескольких CRM. Выберите CRM ID."},
+    "refresh_invalid": {"en": "The refresh token is invalid.", "ru": "Токен обновления недействителен."},
+    "reset_token_invalid": {"en": "The reset link is invalid or has expired.",
+                            "ru": "Ссылка для смены пароля недействительна или устарела."},
+    "forbidden": {"en": "Your role does not allow this action.", "ru": "Ваша роль не позволяет это действие."},
+    "not_found": {"en": "Not found.", "ru": "Не найдено."},
+    "user_not_found": {"en": "User not found.", "ru": "Пользователь не найден."},
+    "group_not_found": {"en": "Group not found.", "ru": "Группа не найдена."},
+    "role_not_found": {"en": "Role not found.", "ru": "Роль не найдена."},
+    "email_taken": {"en": "User with this email already exists",
+                    "ru": "Пользователь с такой почтой уже существует"},
+    "group_not_empty": {"en": "The group still has users.", "ru": "В группе ещё есть пользователи."},
+    "role_in_use": {"en": "Users still have this role.", "ru": "Эта роль ещё назначена пользователям."},
+    "role_protected": {"en": "The administrator role cannot lose its rights or be deleted.",
+                       "ru": "Роль администратора нельзя удалить или лишить прав."},
+    "last_admin": {"en": "The company must keep at least one active administrator.",
+                   "ru": "В компании должен остаться хотя бы один активный администратор."},
+    "rate_limited": {"en": "Too many requests. Try again in {retry_after} s.",
+                     "ru": "Слишком много запросов. Повторите через {retry_after} с."},
+    "service_unavailable": {"en": "The service is temporarily unavailable. Try again shortly.",
+                            "ru": "Сервис временно недоступен. Повторите попытку чуть позже."},
+    "method_not_allowed": {"en": "This method is not allowed here.", "ru": "Этот метод здесь не поддерживается."},
+    "internal": {"en": "Something went wrong on our side.", "ru": "Что-то пошло не так на нашей стороне."},
+}
+
+# Field error codes (details.fields[].code) -> text; params come from the field error.
+FIELD_ERRORS: dict[str, dict[str, str]] = {
+    "required": {"en": "This field is required.", "ru": "Это поле обязательно."},
+    "too_long": {"en": "At most {max} characters.", "ru": "Не более {max} символов."},
+    "too_short": {"en": "At least {min} characters.", "ru": "Не менее {min} символов."},
+    "too_many": {"en": "At most {max} items.", "ru": "Не более {max} элементов."},
+    "too_small": {"en": "Must be at least {min}.", "ru": "Должно быть не меньше {min}."},
+    "too_large": {"en": "Must be at most {max}.", "ru": "Должно быть не больше {max}."},
+    "invalid_email": {"en": "Enter a valid e-mail address.", "ru": "Введите корректный адрес почты."},
+    "invalid_type": {"en": "Wrong type of value.", "ru": "Неверный тип значения."},
+    "invalid_value": {"en": "Invalid value.", "ru": "Недопустимое значение."},
+    "invalid_choice": {"en": "Choose one of the allowed values.", "ru": "Выберите одно из допустимых значений."},
+    "invalid_time_zone": {"en": "Unknown time zone.", "ru": "Неизвестный часовой пояс."},
+    "unknown_reference": {"en": "No such object in your company.", "ru": "Такого объекта нет в вашей компании."},
+}
+
+
+def pick_language(accept_language: str | None) -> str:
+    """Choose the best supported language from an Accept-Language header."""
+    best, best_q = DEFAULT_LANGUAGE, -1.0
+    for part in (accept_language or "").split(","):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _, params = piece.partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        lang = tag.strip().lower().split("-")[0]
+        if lang in LANGUAGES and q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+class _Default(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def error_text(code: str, lang: str, params: dict | None = None) -> str:
+    """The text of an error code in `lang` (English when the code has no such text)."""
+    texts = ERRORS.get(code) or ERRORS["bad_request"]
+    return texts.get(lang, texts["en"]).format_map(_Default(params or {}))
+
+
+def field_text(code: str, lang: str, params: dict | None = None) -> str:
+    """The text of a field error code in `lang`."""
+    texts = FIELD_ERRORS.get(code) or FIELD_ERRORS["invalid_value"]
+    return texts.get(lang, texts["en"]).format_map(_Default(params or {}))

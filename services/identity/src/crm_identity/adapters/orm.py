@@ -1,0 +1,111 @@
+"""Identity tables (SQLAlchemy 2 declarative). Tenant-owned rows mix in TenantScoped."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crm_platform.db import TenantScoped
+from crm_platform.tables import add_platform_tables
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"})
+
+
+PLATFORM = add_platform_tables(Base.metadata)
+OUTBOX = PLATFORM["outbox"]
+
+
+class Company(Base):
+    __tablename__ = "companies"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    crm_id: Mapped[str] = mapped_column(String(16), unique=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Role(TenantScoped, Base):
+    __tablename__ = "roles"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    permissions: Mapped[dict] = mapped_column(JSON)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Group(TenantScoped, Base):
+    __tablename__ = "groups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class User(TenantScoped, Base):
+    __tablename__ = "users"
+    __table_args__ = (Index("uq_users_company_email", "company_id", "email", unique=True),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(30))
+    last_name: Mapped[str] = mapped_column(String(30))
+    email: Mapped[str] = mapped_column(String(30), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    deactivated_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RefreshSession(TenantScoped, Base):
+    """One refresh token; tokens rotated from one login share a family (the session id)."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    rotated_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ResetRequest(Base):
+    """A forgot-password request, queued so the answer takes the same time whatever the e-mail."""
+
+    __tablename__ = "reset_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320))
+    crm_id: Mapped[str] = mapped_column(String(16), default="")
+    language: Mapped[str] = mapped_column(String(8), default="ru")
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class ResetToken(TenantScoped, Base):
+    """A single-use password reset token, kept only as its SHA-256."""
+
+    __tablename__ = "reset_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OutgoingMail(Base):
+    """An e-mail waiting for the SMTP server; its body is erased once sent."""
+
+    __tablename__ = "outgoing_mail"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

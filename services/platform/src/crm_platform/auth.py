@@ -1,0 +1,94 @@
+"""Signed tokens: identity issues access tokens, every service verifies them itself.
+
+Tokens are EdDSA (Ed25519) JWTs. Only identity holds the user-token private key; services hold
+public keys. Background work (automation) uses service tokens signed with a separate key. Each
+token names its purpose in `typ`, so a refresh or reset token can never pass as an access token.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import pathlib
+import uuid
+from typing import Any, Iterable
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from crm_platform.context import Principal
+from crm_platform.errors import Unauthenticated
+
+ISSUER = "crm-identity"
+AUDIENCE = "crm"
+ACCESS = "access"
+SERVICE = "service"
+
+
+def generate_keypair(private_path: pathlib.Path, public_path: pathlib.Path) -> None:
+    """Write a new Ed25519 key pair as PEM files (used by `make run` on first start)."""
+    key = Ed25519PrivateKey.generate()
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    private_path.chmod(0o600)
+    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def read_key(value: str) -> str:
+    """Accept a PEM string or a path to a PEM file."""
+    if "-----BEGIN" in value:
+        return value
+    return pathlib.Path(value).read_text()
+
+
+class TokenSigner:
+    """Sign tokens of one purpose with a private key."""
+
+    def __init__(self, private_pem: str, issuer: str = ISSUER):
+        self._key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        self.issuer = issuer
+
+    def sign(self, *, typ: str, company_id: str, user_id: str, ttl: _dt.timedelta,
+             permissions: Iterable[str] = (), session_id: str = "", extra: dict[str, Any] | None = None) -> str:
+        """Return a signed token for the given subject."""
+        now = _dt.datetime.now(_dt.timezone.utc)
+        claims = {
+            "iss": self.issuer, "aud": AUDIENCE, "typ": typ, "sub": user_id, "cid": company_id,
+            "perm": sorted(permissions), "sid": session_id, "jti": uuid.uuid4().hex,
+            "iat": now, "nbf": now, "exp": now + ttl,
+        }
+        if extra:
+            claims.update(extra)
+        return jwt.encode(claims, self._key, algorithm="EdDSA")
+
+
+class TokenVerifier:
+    """Verify access tokens (user key) and service tokens (service key) into a Principal."""
+
+    def __init__(self, access_public_pem: str, service_public_pem: str | None = None):
+        self._keys = {ACCESS: serialization.load_pem_public_key(access_public_pem.encode())}
+        if service_public_pem:
+            self._keys[SERVICE] = serialization.load_pem_public_key(service_public_pem.encode())
+
+    def verify(self, token: str, allowed: Iterable[str] = (ACCESS, SERVICE)) -> Principal:
+        """Return the caller named by `token`, or raise Unauthenticated."""
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("token_invalid", "Malformed token") from exc
+        typ = unverified.get("typ")
+        if header.get("alg") != "EdDSA" or typ not in allowed or typ not in self._keys:
+            raise Unauthenticated("token_invalid", "Token of the wrong kind")
+        try:
+            claims = jwt.decode(token, self._keys[typ], algorithms=["EdDSA"], audience=AUDIENCE,
+                                options={"require": ["exp", "iat", "nbf", "sub", "cid", "typ"]})
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("token_expired", "Token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("token_invalid", "Invalid token") from exc
+        return Principal(company_id=claims["cid"], user_id=claims["sub"],
+                         permissions=frozenset(claims.get("perm") or ()), kind="service" if typ == SERVICE else "user",
+                         session_id=claims.get("sid", ""), token=token)

@@ -1,0 +1,163 @@
+"""SQLAlchemy 2 engines and sessions, tenant scoping in one place, and Alembic migrations.
+
+Every tenant-owned model mixes in `TenantScoped`. A session opened for a company adds
+`company_id = :cid` to every ORM SELECT, UPDATE and DELETE of such models and stamps new rows,
+so a forgotten filter cannot leak another company's rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import pathlib
+import threading
+from typing import Iterator
+
+from sqlalchemy import String, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker, with_loader_criteria
+
+
+def utcnow() -> _dt.datetime:
+    """Return the current UTC time (timezone-aware)."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class TenantScoped:
+    """Mixin for rows owned by one company."""
+
+    company_id: Mapped[str] = mapped_column(String(36), index=True)
+
+
+class TenantMismatch(RuntimeError):
+    """A row of one company was about to be written in a session of another."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state) -> None:
+    cid = state.session.info.get("company_id")
+    if cid is None or state.execution_options.get("all_tenants"):
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantScoped, lambda cls: cls.company_id == cid, include_aliases=True))
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, _ctx, _instances) -> None:
+    cid = session.info.get("company_id")
+    if cid is None:
+        return
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, TenantScoped):
+            if obj.company_id is None:
+                obj.company_id = cid
+            elif obj.company_id != cid:
+                raise TenantMismatch(f"{type(obj).__name__} of another company in a session of {cid}")
+
+
+def _sqlite_setup(engine: Engine, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the lock up front: no deadlock between two read-then-write transactions.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Engines and session factories of one service's database."""
+
+    def __init__(self, url: str, pool_size: int = 10, echo: bool = False):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10})
+            self.write_engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10})
+            _sqlite_setup(self.engine, immediate=False)
+            _sqlite_setup(self.write_engine, immediate=True)
+        else:
+            self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                                        pool_pre_ping=True, pool_timeout=5)
+            self.write_engine = self.engine
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def session(self, company_id: str | None = None, write: bool = False) -> Iterator[Session]:
+        """Open a unit of work: commit when the block ends, roll back on error."""
+        factory = self._write if write else self._read
+        with factory() as s:
+            s.info["company_id"] = company_id
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def ping(self) -> bool:
+        """Tell whether the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()
+
+    _migrate_lock = threading.Lock()
+
+    def migrate(self, migrations_dir: pathlib.Path) -> None:
+        """Upgrade the schema to the newest Alembic revision (serialised across replicas on PostgreSQL)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrations_dir))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        with self._migrate_lock, self.write_engine.connect() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_lock(727274)"))
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                if not self.is_sqlite:
+                    conn.execute(text("SELECT pg_advisory_unlock(727274)"))
+                    conn.commit()
+
+
+def run_alembic_env(target_metadata) -> None:
+    """Body of every service's migrations/env.py: run online with the given connection or URL."""
+    from alembic import context
+
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.connect() as conn:
+            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+        return
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

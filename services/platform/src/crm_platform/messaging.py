@@ -1,0 +1,233 @@
+"""Kafka plumbing: topic creation, the producer, and the idempotent consumer loop.
+
+The consumer commits offsets by hand after the database commit. Each event's effect is applied
+in the same transaction as a `processed_events` row keyed by (consumer, event id), so a
+redelivered event is skipped. A message that keeps failing goes to `<topic>.dlq` with its error
+and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from sqlalchemy import Table
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm_platform import metrics
+from crm_platform.context import request_id_var
+from crm_platform.db import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class KafkaUnavailable(RuntimeError):
+    """The broker did not acknowledge."""
+
+
+def make_producer(bootstrap: str) -> KafkaProducer:
+    """Create a producer that waits for every in-sync replica and fails fast when the broker is down."""
+    return KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=2, retries=3,
+                         max_block_ms=5000, request_timeout_ms=5000, max_in_flight_requests_per_connection=1)
+
+
+class TopicManager:
+    """Create topics that do not exist yet; report which ones had to be created."""
+
+    def __init__(self, bootstrap: str, partitions: int = 6):
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+
+    def ensure(self, topics: Iterable[str]) -> list[str]:
+        """Create the missing topics; return the names that were created now."""
+        created = []
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap.split(","), request_timeout_ms=5000)
+        try:
+            for topic in topics:
+                try:
+                    admin.create_topics([NewTopic(topic, self.partitions, 1)])
+                    created.append(topic)
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            admin.close()
+        return created
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One event type a consumer handles: decode with `message_cls`, apply with `handler`."""
+
+    topic: str
+    message_cls: type
+    handler: Callable[[Session, object], None]
+
+    @property
+    def event_type(self) -> str:
+        return self.message_cls.DESCRIPTOR.full_name
+
+
+class PoisonMessage(Exception):
+    """The message cannot be decoded; retrying will not help."""
+
+
+class IdempotentConsumer:
+    """Consume events in a group and apply each one exactly once to the service's database."""
+
+    def __init__(self, db: Database, processed: Table, bootstrap: str, name: str,
+                 subscriptions: Iterable[Subscription], *, max_attempts: int = 5, backoff: float = 0.2,
+                 on_dead_letter: Callable[[object, str], None] | None = None, partitions: int = 6):
+        self.db = db
+        self.processed = processed
+        self.bootstrap = bootstrap
+        self.name = name
+        self.subs = {s.event_type: s for s in subscriptions}
+        self.topics = sorted({s.topic for s in self.subs.values()})
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.on_dead_letter = on_dead_letter
+        self.partitions = partitions
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+        self._dlq_producer: KafkaProducer | None = None
+
+    def _consumer(self) -> KafkaConsumer:
+        TopicManager(self.bootstrap, self.partitions).ensure(self.topics)
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap.split(","), group_id=self.name,
+                                 enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=200,
+                                 session_timeout_ms=10000, heartbeat_interval_ms=1000,
+                                 max_poll_interval_ms=300000)
+        consumer.subscribe(self.topics)
+        return consumer
+
+    def run(self) -> None:
+        """Consume until stopped, reconnecting after broker failures."""
+        while not self.stop_event.is_set():
+            consumer = None
+            try:
+                consumer = self._consumer()
+                while not self.stop_event.is_set():
+                    batch = consumer.poll(timeout_ms=500)
+                    if consumer.assignment():
+                        self.ready.set()
+                    for tp, records in batch.items():
+                        for record in records:
+                            self.handle(record)
+                        consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, None, -1)})
+            except Exception as exc:  # noqa: BLE001 - reconnect after any broker failure
+                log.warning("consumer %s: %s; reconnecting", self.name, exc)
+                self.stop_event.wait(1.0)
+            finally:
+                if consumer is not None:
+                    try:
+                        consumer.close(autocommit=False)
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    @staticmethod
+    def _header(record, name: str) -> str:
+        for key, value in record.headers or ():
+            if key == name:
+                return value.decode()
+        return ""
+
+    def decode(self, record):
+        """Return (subscription, message) for a record, None to skip it, or raise PoisonMessage."""
+        event_type = self._header(record, "event_type")
+        sub = self.subs.get(event_type)
+        if sub is None:
+            return None
+        try:
+            message = sub.message_cls.FromString(record.value)
+        except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
+            raise PoisonMessage(f"cannot decode {event_type}: {exc}") from exc
+        if not message.metadata.event_id or not message.metadata.company_id:
+            raise PoisonMessage(f"{event_type} without event id or company id")
+        return sub, message
+
+    def apply(self, sub: Subscription, message) -> bool:
+        """Apply one event in one transaction; False when it had been applied before."""
+        meta = message.metadata
+        with self.db.session(company_id=meta.company_id, write=True) as s:
+            try:
+                with s.begin_nested():
+                    s.execute(self.processed.insert().values(consumer=self.name, event_id=meta.event_id,
+                                                             processed_at=utcnow()))
+            except IntegrityError:
+                return False
+            sub.handler(s, message)
+        return True
+
+    def handle(self, record) -> str:
+        """Handle one record: applied, duplicate, skipped or dead_lettered."""
+        request_id_var.set(self._header(record, "request_id"))
+        try:
+            decoded = self.decode(record)
+        except PoisonMessage as exc:
+            return self._dead_letter(record, str(exc))
+        if decoded is None:
+            metrics.EVENTS_CONSUMED.labels(self.name, "skipped").inc()
+            return "skipped"
+        sub, message = decoded
+        error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outcome = "applied" if self.apply(sub, message) else "duplicate"
+                metrics.EVENTS_CONSUMED.labels(self.name, outcome).inc()
+                log.info("event %s %s", outcome, sub.event_type,
+                         extra={"event_id": message.metadata.event_id, "consumer": self.name})
+                return outcome
+            except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
+                error = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning("event %s failed (attempt %d/%d): %s", message.metadata.event_id, attempt,
+                            self.max_attempts, error)
+                if self.stop_event.wait(self.backoff * (2 ** (attempt - 1))):
+                    raise
+        return self._dead_letter(record, error, message)
+
+    def _dead_letter(self, record, error: str, message=None) -> str:
+        metrics.EVENTS_DEAD_LETTERED.labels(self.name).inc()
+        metrics.EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
+        log.error("event dead-lettered from %s: %s", record.topic, error,
+                  extra={"consumer": self.name, "offset": record.offset, "partition": record.partition})
+        if self._dlq_producer is None:
+            self._dlq_producer = make_producer(self.bootstrap)
+        headers = list(record.headers or ()) + [("error", error.encode()[:4000]), ("consumer", self.name.encode())]
+        for attempt in range(10):
+            try:
+                self._dlq_producer.send(f"{record.topic}.dlq", key=record.key, value=record.value,
+                                        headers=headers).get(timeout=10)
+                break
+            except Exception as exc:  # noqa: BLE001 - keep trying: the message must not vanish
+                log.warning("dead-letter publish failed: %s", exc)
+                time.sleep(min(2 ** attempt * 0.1, 5))
+        else:
+            raise KafkaUnavailable("dead-letter topic unreachable")
+        if self.on_dead_letter is not None and message is not None:
+            try:
+                self.on_dead_letter(message, error)
+            except Exception:  # noqa: BLE001
+                log.exception("dead-letter hook failed")
+        return "dead_lettered"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """Poll `predicate` until true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+__all__ = ["IdempotentConsumer", "KafkaUnavailable", "PoisonMessage", "Subscription", "TopicManager",
+           "TopicPartition", "make_producer", "wait_for"]

@@ -1,0 +1,179 @@
+"""Transactional outbox: events are rows written with the change, published later by a relay.
+
+The outbox is the durable log. Rows stay after publishing for a retention window, so when the
+broker loses its data (the local broker keeps everything in memory) the relay notices that a topic
+it had published to is gone and publishes the retained rows again; consumers are idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+import time
+import uuid
+from typing import Iterable
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.orm import Session
+
+from crm_platform import metrics
+from crm_platform.context import request_id_var
+from crm_platform.db import Database, utcnow
+from crm_platform.messaging import KafkaUnavailable, TopicManager, make_producer
+
+log = logging.getLogger(__name__)
+
+
+def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: str, aggregate_id: str,
+              message: Message, company_id: str, actor_id: str) -> str:
+    """Fill the event's metadata and insert it into the outbox in the caller's transaction."""
+    event_id = str(uuid.uuid4())
+    now = utcnow()
+    meta = message.metadata
+    meta.event_id = event_id
+    meta.event_type = message.DESCRIPTOR.full_name
+    ts = Timestamp()
+    ts.FromDatetime(now)
+    meta.occurred_at.CopyFrom(ts)
+    meta.company_id = company_id
+    meta.actor_id = actor_id
+    meta.aggregate_id = aggregate_id
+    meta.request_id = request_id_var.get()
+    session.execute(outbox.insert().values(
+        event_id=event_id, company_id=company_id, topic=topic, aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id, event_type=meta.event_type, payload=message.SerializeToString(),
+        headers={"request_id": meta.request_id}, created_at=now, attempts=0))
+    return event_id
+
+
+class OutboxRelay:
+    """Publish unpublished outbox rows in order, mark them only after the broker acknowledged."""
+
+    def __init__(self, db: Database, outbox: Table, bootstrap: str, topics: Iterable[str], *,
+                 batch: int = 200, idle_sleep: float = 0.05, retention: _dt.timedelta = _dt.timedelta(days=7),
+                 partitions: int = 6):
+        self.db = db
+        self.outbox = outbox
+        self.bootstrap = bootstrap
+        self.topics = sorted(set(topics))
+        self.batch = batch
+        self.idle_sleep = idle_sleep
+        self.retention = retention
+        self.topic_manager = TopicManager(bootstrap, partitions)
+        self._producer = None
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+
+    def _ensure_topics(self) -> None:
+        created = self.topic_manager.ensure(self.topics)
+        if created:
+            self._republish_if_forgotten(created)
+
+    def _republish_if_forgotten(self, created: list[str]) -> None:
+        """A topic we had published to was missing: the broker lost its data, so publish again."""
+        since = utcnow() - self.retention
+        with self.db.session(write=True) as s:
+            n = s.execute(update(self.outbox).where(self.outbox.c.topic.in_(created),
+                                                     self.outbox.c.published_at.is_not(None),
+                                                     self.outbox.c.created_at >= since)
+                          .values(published_at=None)).rowcount
+        if n:
+            log.warning("broker lost topics %s; re-publishing %d retained events", created, n)
+
+    def republish(self, since: _dt.datetime) -> int:
+        """Mark every retained event created after `since` for publishing again (operator command)."""
+        with self.db.session(write=True) as s:
+            return s.execute(update(self.outbox).where(self.outbox.c.created_at >= since)
+                             .values(published_at=None)).rowcount
+
+    def publish_once(self) -> int:
+        """Publish one batch; return how many rows were published."""
+        if self._producer is None:
+            self._ensure_topics()
+            self._producer = make_producer(self.bootstrap)
+        o = self.outbox
+        # On PostgreSQL the rows stay locked (SKIP LOCKED) while they are produced, so parallel
+        # relays never take the same rows. SQLite has no row locks: read, produce, then mark in a
+        # short write transaction (a second relay could publish a row twice; consumers dedupe).
+        hold = not self.db.is_sqlite
+        with self.db.session(write=hold) as s:
+            q = select(o.c.id, o.c.event_id, o.c.topic, o.c.aggregate_id, o.c.event_type, o.c.payload,
+                       o.c.headers).where(o.c.published_at.is_(None)).order_by(o.c.id).limit(self.batch)
+            if hold:
+                q = q.with_for_update(skip_locked=True)
+            rows = s.execute(q).all()
+            if not rows:
+                return 0
+            done, failed = self._produce(rows)
+            if hold:
+                self._mark(s, done, failed)
+        if not hold:
+            with self.db.session(write=True) as s:
+                self._mark(s, done, failed)
+        metrics.OUTBOX_PUBLISHED.inc(len(done))
+        if failed:
+            raise KafkaUnavailable(f"{len(failed)} events not acknowledged: {failed[0][1]}")
+        return len(done)
+
+    def _produce(self, rows) -> tuple[list[int], list[tuple[int, str]]]:
+        futures = []
+        for row in rows:
+            headers = [("event_id", row.event_id.encode()), ("event_type", row.event_type.encode()),
+                       ("request_id", (row.headers or {}).get("request_id", "").encode())]
+            futures.append((row, self._producer.send(row.topic, key=row.aggregate_id.encode(),
+                                                     value=row.payload, headers=headers)))
+        self._producer.flush(timeout=10)
+        done, failed = [], []
+        for row, fut in futures:
+            try:
+                fut.get(timeout=0)
+                done.append(row.id)
+            except Exception as exc:  # noqa: BLE001 - any send failure keeps the row pending
+                failed.append((row.id, repr(exc)))
+        return done, failed
+
+    def _mark(self, s: Session, done: list[int], failed: list[tuple[int, str]]) -> None:
+        o = self.outbox
+        if done:
+            s.execute(update(o).where(o.c.id.in_(done)).values(published_at=utcnow()))
+        for row_id, err in failed:
+            s.execute(update(o).where(o.c.id == row_id).values(attempts=o.c.attempts + 1, last_error=err[:2000]))
+
+    def purge(self) -> int:
+        """Delete published rows older than the retention window."""
+        with self.db.session(write=True) as s:
+            return s.execute(delete(self.outbox).where(self.outbox.c.published_at.is_not(None),
+                                                       self.outbox.c.created_at < utcnow() - self.retention)).rowcount
+
+    def run(self) -> None:
+        """Relay until stopped: back off while the broker is down, re-check topics now and then."""
+        backoff = 0.5
+        last_check = time.monotonic()
+        while not self.stop_event.is_set():
+            try:
+                n = self.publish_once()
+                self.ready.set()
+                backoff = 0.5
+                if time.monotonic() - last_check > 5:
+                    last_check = time.monotonic()
+                    self._ensure_topics()
+                    self.purge()
+                if n < self.batch:
+                    self.stop_event.wait(self.idle_sleep)
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
+                log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
+                self._reset_producer()
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self._reset_producer()
+
+    def _reset_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # noqa: BLE001
+                pass
+            self._producer = None

@@ -1,0 +1,187 @@
+"""gRPC server bootstrap and client channels.
+
+`GrpcServer` wires health (real readiness), reflection, one interceptor (request id, token
+verification, error mapping, logs and metrics) and graceful stop. `make_channel` builds client
+channels with keepalive and a service config that retries only the idempotent methods.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from concurrent import futures
+from typing import Callable, Iterable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from crm_platform import metrics
+from crm_platform.auth import TokenVerifier
+from crm_platform.context import new_request_id, principal_var, request_id_var
+from crm_platform.errors import AppError, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30000),
+    ("grpc.keepalive_timeout_ms", 5000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+]
+SERVER_OPTIONS = KEEPALIVE_OPTIONS + [
+    ("grpc.http2.min_ping_interval_without_data_ms", 10000),
+    ("grpc.so_reuseport", 1),
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+]
+
+
+class ContextInterceptor(grpc.ServerInterceptor):
+    """Set request id and caller, verify the token, map AppError to a status with details."""
+
+    def __init__(self, verifier: TokenVerifier, public_methods: Iterable[str]):
+        self.verifier = verifier
+        self.public = set(public_methods)
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        if method.startswith(("/grpc.health.", "/grpc.reflection.")):
+            return handler
+        inner = handler.unary_unary
+        public = method in self.public
+
+        def wrapper(request, context: grpc.ServicerContext):
+            md = dict(context.invocation_metadata())
+            rid_token = request_id_var.set(md.get("x-request-id") or new_request_id())
+            principal_token = principal_var.set(None)
+            start = time.perf_counter()
+            code = "OK"
+            try:
+                auth = md.get("authorization", "")
+                if auth.startswith("Bearer "):
+                    principal_var.set(self.verifier.verify(auth[7:]))
+                elif not public:
+                    raise Unauthenticated("unauthenticated", "Missing token")
+                return inner(request, context)
+            except AppError as exc:
+                code = exc.status.name
+                context.set_trailing_metadata(exc.to_metadata())
+                context.abort(exc.status, exc.message)
+            except grpc.RpcError:
+                raise
+            except Exception:  # noqa: BLE001 - unexpected: log it, answer INTERNAL
+                if context.code() is not None:  # abort() already set a status
+                    raise
+                code = "INTERNAL"
+                log.exception("unhandled error in %s", method)
+                context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                metrics.GRPC_HANDLED.labels(method, code).inc()
+                metrics.GRPC_LATENCY.labels(method).observe(time.perf_counter() - start)
+                principal_var.reset(principal_token)
+                request_id_var.reset(rid_token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapper, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
+class GrpcServer:
+    """A gRPC server with health, reflection, the context interceptor and graceful stop."""
+
+    def __init__(self, bind: str, verifier: TokenVerifier, *, public_methods: Iterable[str] = (),
+                 readiness: Callable[[], bool] = lambda: True, max_workers: int = 16):
+        self.bind = bind
+        self.readiness = readiness
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
+                                  interceptors=[ContextInterceptor(verifier, public_methods)],
+                                  options=SERVER_OPTIONS)
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.service_names: list[str] = []
+        self._stop = threading.Event()
+        self.port = 0
+
+    def add(self, add_fn, servicer, service_name: str) -> None:
+        """Register a servicer (`add_fn` is the generated add_XxxServicer_to_server)."""
+        add_fn(servicer, self.server)
+        self.service_names.append(service_name)
+
+    def _set_all(self, status) -> None:
+        for name in ["", *self.service_names]:
+            self.health.set(name, status)
+
+    def _watch_readiness(self) -> None:
+        serving = None
+        while not self._stop.is_set():
+            try:
+                ok = bool(self.readiness())
+            except Exception:  # noqa: BLE001
+                ok = False
+            if ok != serving:
+                serving = ok
+                self._set_all(health_pb2.HealthCheckResponse.SERVING if ok
+                              else health_pb2.HealthCheckResponse.NOT_SERVING)
+                log.info("health: %s", "SERVING" if ok else "NOT_SERVING")
+            self._stop.wait(1.0 if ok else 0.2)
+
+    def start(self) -> int:
+        """Bind, start serving and begin reporting readiness; return the bound port."""
+        self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        reflection.enable_server_reflection([*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME],
+                                            self.server)
+        self.port = self.server.add_insecure_port(self.bind)
+        if not self.port:
+            raise RuntimeError(f"cannot bind gRPC server to {self.bind}")
+        self.server.start()
+        threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
+        log.info("gRPC serving on %s", self.bind, extra={"services": self.service_names})
+        return self.port
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Report NOT_SERVING, finish in-flight calls within `grace`, then stop."""
+        self._stop.set()
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait(grace + 1)
+
+
+def service_config(service_names: Iterable[str], idempotent_methods: Iterable[tuple[str, str]] = ()) -> str:
+    """Build a channel service config: a default timeout, retries only for idempotent methods."""
+    config = {
+        "methodConfig": [
+            {"name": [{"service": s} for s in service_names], "timeout": "5s"},
+        ]
+    }
+    idem = list(idempotent_methods)
+    if idem:
+        config["methodConfig"].append({
+            "name": [{"service": s, "method": m} for s, m in idem],
+            "timeout": "5s",
+            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
+                            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+        })
+    return json.dumps(config)
+
+
+def make_channel(target: str, config_json: str | None = None) -> grpc.Channel:
+    """Open an insecure channel with keepalive and the given service config."""
+    # Reconnect quickly after a service restarts (the default backoff grows to two minutes).
+    options = list(KEEPALIVE_OPTIONS) + [("grpc.enable_retries", 1), ("grpc.initial_reconnect_backoff_ms", 100),
+                                         ("grpc.min_reconnect_backoff_ms", 100),
+                                         ("grpc.max_reconnect_backoff_ms", 1000)]
+    if config_json:
+        options.append(("grpc.service_config", config_json))
+    return grpc.insecure_channel(target, options=options)
+
+
+def call_metadata(token: str | None = None) -> list[tuple[str, str]]:
+    """Metadata to forward on an outgoing call: the request id and the caller's token."""
+    md = [("x-request-id", request_id_var.get() or new_request_id())]
+    if token:
+        md.append(("authorization", f"Bearer {token}"))
+    return md

@@ -1,0 +1,47 @@
+"""Plumbing tables every service database carries: outbox, processed events, idempotency keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table,
+                        Text, UniqueConstraint)
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
+    """Declare the plumbing tables in a service's metadata (so its migrations create them)."""
+    outbox = Table(
+        "outbox", metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("company_id", String(36), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("aggregate_type", String(50), nullable=False),
+        Column("aggregate_id", String(64), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+        Index("ix_outbox_unpublished", "published_at", "id"),
+    )
+    processed = Table(
+        "processed_events", metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    idempotency = Table(
+        "idempotency_keys", metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("company_id", String(36), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("operation", String(100), nullable=False),
+        Column("request_hash", String(64), nullable=False),
+        Column("response", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("company_id", "operation", "key", name="uq_idempotency_key"),
+    )
+    return {"outbox": outbox, "processed_events": processed, "idempotency_keys": idempotency}

@@ -1,0 +1,49 @@
+"""Gateway plumbing end to end: request ids, errors, health, metrics, the OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_request_id_is_echoed_or_made(api):
+    resp = api.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert resp.headers["X-Request-ID"] == "abc-123"
+    assert len(api.get("/healthz").headers["X-Request-ID"]) >= 16
+
+
+def test_health_readiness_and_metrics(api):
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200
+    assert set(ready.json()["services"].values()) == {"serving"}
+    api.get("/api/v1/me")
+    metrics = api.get("/metrics")
+    assert metrics.status_code == 200
+    assert "crm_http_requests_total" in metrics.text
+
+
+def test_malformed_json_is_400_and_wrong_shape_is_422(api):
+    bad = api.request("POST", "/api/v1/auth/login", data="{not json", headers={"Content-Type": "application/json"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_json"
+    shape = api.post("/api/v1/auth/login", json=[1, 2])
+    assert shape.status_code == 422
+
+
+def test_unknown_path_is_404_in_the_error_format(api):
+    resp = api.get("/api/v1/nothing-here", headers={"Accept-Language": "ru"})
+    assert resp.status_code == 404
+    assert resp.json()["error"] == {"code": "not_found", "message": "Не найдено.", "details": {}}
+
+
+def test_openapi_document_covers_every_route(api, system):
+    doc = api.get("/api/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    documented = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
+    for method, path in [("POST", "/api/v1/signup"), ("POST", "/api/v1/auth/login"), ("GET", "/api/v1/me"),
+                         ("POST", "/api/v1/users"), ("PATCH", "/api/v1/roles/{id}")]:
+        assert (method, path) in documented
+    assert "bearerAuth" in doc["components"]["securitySchemes"]
+    assert api.get("/api/docs").status_code == 200

@@ -1,0 +1,214 @@
+"""Start the whole system on 127.0.0.1, the same way for `make run` and for the end-to-end tests.
+
+The processes are the lines of the Procfile (so `honcho start` runs the same thing); their
+configuration is the environment built here (written to `.env` for honcho too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SERVICES = ("identity",)
+BASE_PORTS = {"gateway": 8080, "broker": 9092, "smtp": 1025, "click": 8090,
+              "identity": 50051, "pipeline": 50052, "records": 50053, "automation": 50054, "billing": 50055}
+
+
+def procfile(path: pathlib.Path = ROOT / "Procfile") -> dict[str, str]:
+    """Read `name: command` lines."""
+    procs = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, cmd = line.partition(":")
+            procs[name.strip()] = cmd.strip()
+    return procs
+
+
+def ensure_keys(var: pathlib.Path) -> dict[str, str]:
+    """Create the token key pairs on first start; return their paths as settings."""
+    sys.path.insert(0, str(ROOT / "services" / "platform" / "src"))
+    from crm_platform.auth import generate_keypair
+
+    keys = var / "keys"
+    for name in ("access", "service"):
+        if not (keys / f"{name}.pem").exists():
+            generate_keypair(keys / f"{name}.pem", keys / f"{name}.pub")
+    return {"AUTH_PRIVATE_KEY": str(keys / "access.pem"), "AUTH_PUBLIC_KEY": str(keys / "access.pub"),
+            "SERVICE_TOKEN_PRIVATE_KEY": str(keys / "service.pem"),
+            "SERVICE_TOKEN_PUBLIC_KEY": str(keys / "service.pub")}
+
+
+def environment(var: pathlib.Path, ports: dict[str, int] | None = None, database_urls: dict[str, str] | None = None,
+                extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The configuration of every process: SQLite files under `var`, everything on 127.0.0.1."""
+    ports = {**BASE_PORTS, **(ports or {})}
+    var = var.resolve()
+    env = {
+        "VAR_DIR": str(var),
+        "BROKER_PORT": str(ports["broker"]),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['broker']}",
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(ports["smtp"]), "MAIL_DIR": str(var / "mail"),
+        "PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "GATEWAY_BIND": f"127.0.0.1:{ports['gateway']}",
+        "PROMETHEUS_MULTIPROC_DIR": str(var / "metrics"),
+        "PYTHONUNBUFFERED": "1",
+        **ensure_keys(var),
+    }
+    for svc in SERVICES:
+        up = svc.upper()
+        env[f"{up}_GRPC_BIND"] = f"127.0.0.1:{ports[svc]}"
+        env[f"{up}_GRPC_ADDR"] = f"127.0.0.1:{ports[svc]}"
+        env[f"{up}_DATABASE_URL"] = (database_urls or {}).get(svc, f"sqlite:///{var / (svc + '.db')}")
+    env.update(extra or {})
+    return env
+
+
+class Stack:
+    """The running processes of one system."""
+
+    def __init__(self, env: dict[str, str], log_dir: pathlib.Path | None = None):
+        self.env = {**os.environ, **env}
+        self.procs = procfile()
+        self.running: dict[str, subprocess.Popen] = {}
+        self.log_dir = log_dir
+        if log_dir:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str) -> subprocess.Popen:
+        """Start one Procfile process in its own process group."""
+        cmd = self.procs[name]
+        if self.log_dir:
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+            proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=self.env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        else:
+            proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
+        self.running[name] = proc
+        return proc
+
+    @staticmethod
+    def _pump(name: str, proc: subprocess.Popen) -> None:
+        for line in iter(proc.stdout.readline, b""):
+            sys.stdout.write(f"{name:>10} | {line.decode(errors='replace')}")
+            sys.stdout.flush()
+
+    def start_all(self) -> None:
+        for name in self.procs:
+            self.start(name)
+
+    def signal(self, name: str, sig: int) -> None:
+        proc = self.running.get(name)
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+
+    def stop(self, name: str, timeout: float = 15) -> None:
+        """SIGTERM one process and wait for it (SIGKILL after `timeout`)."""
+        proc = self.running.pop(name, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process (a crash)."""
+        proc = self.running.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.running)):
+            self.stop(name)
+
+    def gateway_url(self) -> str:
+        return "http://" + self.env["GATEWAY_BIND"]
+
+    def wait_ready(self, timeout: float = 60) -> float:
+        """Wait until the gateway's /readyz says every service is serving; return the seconds it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            for name, proc in self.running.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"process {name} exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.gateway_url() + "/readyz", timeout=2) as resp:
+                    if resp.status == 200:
+                        return time.monotonic() - start
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"system not ready after {timeout}s")
+
+
+def write_dotenv(env: dict[str, str], path: pathlib.Path = ROOT / ".env") -> None:
+    """Write the configuration for `honcho start` (kept if it already exists)."""
+    if not path.exists():
+        path.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the whole CRM on 127.0.0.1")
+    parser.add_argument("command", choices=["run", "env"])
+    parser.add_argument("--var", default=str(ROOT / "var"))
+    args = parser.parse_args()
+    env = environment(pathlib.Path(args.var))
+    write_dotenv(env)
+    if args.command == "env":
+        return
+    stack = Stack(env)
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    started = time.monotonic()
+    stack.start_all()
+    try:
+        threading.Thread(target=lambda: _announce(stack, started), daemon=True).start()
+        while not stopping.is_set():
+            for name, proc in list(stack.running.items()):
+                if proc.poll() is not None:
+                    print(f"*** {name} exited with {proc.returncode}; stopping everything", flush=True)
+                    stopping.set()
+            stopping.wait(0.5)
+    finally:
+        print("stopping…", flush=True)
+        stack.stop_all()
+
+
+def _announce(stack: Stack, started: float) -> None:
+    try:
+        stack.wait_ready(120)
+    except (TimeoutError, RuntimeError) as exc:
+        print(f"*** not ready: {exc}", flush=True)
+        return
+    env = stack.env
+    print(f"""
+==============================================================================
+ CRM is ready in {time.monotonic() - started:.1f} s
+   Web API          {stack.gateway_url()}/api/v1/   (docs: {stack.gateway_url()}/api/docs)
+   Health           {stack.gateway_url()}/readyz
+   Outgoing e-mail  {env['MAIL_DIR']}/*.eml  (SMTP 127.0.0.1:{env['SMTP_PORT']})
+   Broker           {env['KAFKA_BOOTSTRAP_SERVERS']}
+   Data             {env['VAR_DIR']}
+ Ctrl-C stops everything.
+==============================================================================""", flush=True)
+
+
+if __name__ == "__main__":
+    main()
