@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
-PACKAGES := -e protos/gen/python -e services/platform -e services/identity -e gateway
+PACKAGES := -e protos/gen/python $(patsubst %,-e %,$(wildcard services/*)) -e gateway
 
 .PHONY: help venv run test test-unit test-e2e protos lint env clean
 
@@ -11,7 +11,7 @@ help:
 	@echo "make test    create the virtualenv, install, run every test"
 	@echo "make protos  regenerate the gRPC/protobuf package from protos/"
 
-.venv/.installed: requirements.txt $(wildcard services/*/pyproject.toml) gateway/pyproject.toml protos/gen/python/pyproject.toml .tools/package.json
+.venv/.installed: requirements.txt $(wildcard services/*/pyproject.toml simulators/*/pyproject.toml) gateway/pyproject.toml protos/gen/python/pyproject.toml .tools/package.json
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt

@@ -18,7 +18,6 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SERVICES = ("identity",)
 BASE_PORTS = {"gateway": 8080, "broker": 9092, "smtp": 1025, "click": 8090,
               "identity": 50051, "pipeline": 50052, "records": 50053, "automation": 50054, "billing": 50055}
 
@@ -31,6 +30,10 @@ def procfile(path: pathlib.Path = ROOT / "Procfile") -> dict[str, str]:
             name, _, cmd = line.partition(":")
             procs[name.strip()] = cmd.strip()
     return procs
+
+
+# The services are the Procfile processes that have a folder under services/.
+SERVICES = tuple(n for n in procfile() if (ROOT / "services" / n).is_dir())
 
 
 def ensure_keys(var: pathlib.Path) -> dict[str, str]:

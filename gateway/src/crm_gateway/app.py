@@ -45,7 +45,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["crm"] = Extension(settings=settings, verifier=TokenVerifier(read_key(settings.auth_public_key)),
-                                      backends=Backends(settings), limiter=RateLimiter(settings.redis_url),
+                                      backends=Backends(settings.service_addresses()), limiter=RateLimiter(settings.redis_url),
                                       metrics_registry=ops.metrics_registry())
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)

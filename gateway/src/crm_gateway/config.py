@@ -12,7 +12,12 @@ class GatewaySettings:
     """What the gateway needs."""
 
     identity_addr: str = setting("IDENTITY_GRPC_ADDR", shared=True, doc="identity gRPC host:port")
+    pipeline_addr: str = setting("PIPELINE_GRPC_ADDR", "", shared=True, doc="pipeline gRPC host:port")
+    records_addr: str = setting("RECORDS_GRPC_ADDR", "", shared=True, doc="records gRPC host:port")
+    automation_addr: str = setting("AUTOMATION_GRPC_ADDR", "", shared=True, doc="automation gRPC host:port")
+    billing_addr: str = setting("BILLING_GRPC_ADDR", "", shared=True, doc="billing gRPC host:port")
     auth_public_key: str = setting("AUTH_PUBLIC_KEY", shared=True, doc="PEM or path: verifies access tokens")
+
     log_level: str = setting("LOG_LEVEL", "INFO", shared=True)
     redis_url: str = setting("REDIS_URL", "", shared=True, doc="share rate limits between replicas when set")
     rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 2.0, float)
@@ -22,3 +27,8 @@ class GatewaySettings:
     forgot_per_ip_per_minute: int = setting("FORGOT_PER_IP_PER_MINUTE", 10, int)
     forgot_per_account_per_minute: int = setting("FORGOT_PER_ACCOUNT_PER_MINUTE", 3, int)
     reset_per_ip_per_minute: int = setting("RESET_PER_IP_PER_MINUTE", 10, int)
+
+    def service_addresses(self) -> dict[str, str]:
+        """gRPC address of each backend (empty when not configured)."""
+        return {"identity": self.identity_addr, "pipeline": self.pipeline_addr, "records": self.records_addr,
+                "automation": self.automation_addr, "billing": self.billing_addr}

@@ -7,7 +7,7 @@ from typing import Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, Field
 
-from crm_gateway import clients
+from crm_gateway.clients import identity as clients
 from crm_gateway.api import Api, Schema
 from crm_gateway.auth import require
 from crm_gateway.errors import language
