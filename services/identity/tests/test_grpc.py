@@ -1,0 +1,103 @@
+"""Identity over real gRPC on a free port, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+
+from crm.identity.v1 import identity_service_pb2 as pb
+from crm.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from crm_platform.auth import TokenSigner, TokenVerifier, read_key
+from crm_platform.db import Database
+from crm_platform.errors import decode_error
+from crm_platform.rpc import GrpcServer
+from crm_identity.__main__ import MIGRATIONS
+from crm_identity.entrypoints.grpc_server import PUBLIC_METHODS, AuthService, DirectoryService
+from crm_identity.service_layer.services import IdentityService
+
+
+@pytest.fixture(scope="module")
+def server(database_url, keys):
+    db = Database(database_url)
+    db.migrate(MIGRATIONS)
+    svc = IdentityService(db, TokenSigner(read_key(keys["access_private"])))
+    srv = GrpcServer("127.0.0.1:0", TokenVerifier(read_key(keys["access_public"])), public_methods=PUBLIC_METHODS)
+    srv.add(pb_grpc.add_AuthServiceServicer_to_server, AuthService(svc), "crm.identity.v1.AuthService")
+    srv.add(pb_grpc.add_DirectoryServiceServicer_to_server, DirectoryService(svc), "crm.identity.v1.DirectoryService")
+    port = srv.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    yield {"auth": pb_grpc.AuthServiceStub(channel), "dir": pb_grpc.DirectoryServiceStub(channel), "svc": svc,
+           "db": db}
+    channel.close()
+    srv.stop(1)
+    db.dispose()
+
+
+def _signup(server, email=None):
+    return server["auth"].SignUp(pb.SignUpRequest(company_name="Co", first_name="A", last_name="B",
+                                                  email=email or f"{uuid.uuid4().hex[:12]}@t.uz", password="pw"))
+
+
+def _md(token):
+    return [("authorization", f"Bearer {token}")]
+
+
+def _error(call):
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code(), decode_error(info.value.trailing_metadata())
+
+
+def test_signup_login_and_directory(server):
+    resp = _signup(server)
+    token = resp.tokens.access_token
+    me = server["dir"].GetMe(pb.GetMeRequest(), metadata=_md(token))
+    assert me.company.crm_id == resp.company.crm_id and me.role.permissions.admin
+    login = server["auth"].Login(pb.LoginRequest(email=resp.user.email.upper(), password="pw"))
+    assert login.tokens.access_token
+
+
+def test_calls_without_a_token_are_unauthenticated(server):
+    code, body = _error(lambda: server["dir"].GetMe(pb.GetMeRequest()))
+    assert code == grpc.StatusCode.UNAUTHENTICATED and body["code"] == "unauthenticated"
+
+
+def test_another_companys_user_is_not_found(server):
+    a, b = _signup(server), _signup(server)
+    code, body = _error(lambda: server["dir"].GetUser(pb.GetUserRequest(id=a.user.id),
+                                                      metadata=_md(b.tokens.access_token)))
+    assert code == grpc.StatusCode.NOT_FOUND
+    users = server["dir"].BatchGetUsers(pb.BatchGetUsersRequest(ids=[a.user.id, b.user.id]),
+                                        metadata=_md(b.tokens.access_token)).users
+    assert [u.id for u in users] == [b.user.id]
+
+
+def test_email_unique_per_company_with_a_409_code(server):
+    a = _signup(server)
+    roles = server["dir"].ListRoles(pb.ListRolesRequest(), metadata=_md(a.tokens.access_token)).roles
+    groups = server["dir"].ListGroups(pb.ListGroupsRequest(), metadata=_md(a.tokens.access_token)).groups
+    req = pb.CreateUserRequest(first_name="C", last_name="D", email=a.user.email, password="pw",
+                               role_id=roles[0].id, group_id=groups[0].id)
+    code, body = _error(lambda: server["dir"].CreateUser(req, metadata=_md(a.tokens.access_token)))
+    assert code == grpc.StatusCode.ALREADY_EXISTS and body["code"] == "email_taken"
+
+
+def test_reset_tokens_are_stored_only_as_hashes(server):
+    from sqlalchemy import select
+
+    from crm_identity.adapters.orm import OutgoingMail, ResetToken
+
+    a = _signup(server)
+    server["auth"].ForgotPassword(pb.ForgotPasswordRequest(email=a.user.email))
+    server["svc"].process_reset_requests()
+    with server["db"].session() as s:
+        mail = s.execute(select(OutgoingMail).where(OutgoingMail.recipient == a.user.email)).scalar_one()
+        token = mail.body.split("#token=")[1].split()[0]
+        hashes = s.execute(select(ResetToken.token_hash).where(ResetToken.user_id == a.user.id)).scalars().all()
+    assert token not in hashes and len(hashes) == 1
+    server["auth"].ResetPassword(pb.ResetPasswordRequest(token=token, password="new-pw"))
+    code, body = _error(lambda: server["auth"].ResetPassword(pb.ResetPasswordRequest(token=token, password="x")))
+    assert body["code"] == "reset_token_invalid"
+    assert server["auth"].Login(pb.LoginRequest(email=a.user.email, password="new-pw")).tokens.access_token
