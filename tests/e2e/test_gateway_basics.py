@@ -47,3 +47,22 @@ def test_openapi_document_covers_every_route(api, system):
         assert (method, path) in documented
     assert "bearerAuth" in doc["components"]["securitySchemes"]
     assert api.get("/api/docs").status_code == 200
+
+
+def test_idempotency_key_replays_the_first_answer(api):
+    from tests.support.system import sign_up
+
+    a = sign_up(api)
+    body = {"name": "Once"}
+    first = a["api"].post("/api/v1/groups", json=body, headers={"Idempotency-Key": "k-1"})
+    again = a["api"].post("/api/v1/groups", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    names = [g["name"] for g in a["api"].get("/api/v1/groups").json()["items"]]
+    assert names.count("Once") == 1
+    other = a["api"].post("/api/v1/groups", json={"name": "Other"}, headers={"Idempotency-Key": "k-1"})
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    # the same key in another company is another key
+    b = sign_up(api)
+    assert b["api"].post("/api/v1/groups", json=body, headers={"Idempotency-Key": "k-1"}).status_code == 201

@@ -12,6 +12,7 @@ from prometheus_client import Counter, Histogram
 from crm_gateway import errors
 from crm_gateway.blueprints import identity, ops
 from crm_gateway.clients import Backends
+from crm_gateway.errors import ApiError
 from crm_gateway.config import GatewaySettings
 from crm_gateway.ratelimit import RateLimiter
 from crm_platform.auth import TokenVerifier, read_key
@@ -59,6 +60,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         g.request_id = rid
         g.started = time.perf_counter()
         request_id_var.set(rid)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
+            raise ApiError(400, "bad_request", field="Idempotency-Key")
 
     @app.after_request
     def _end(response):

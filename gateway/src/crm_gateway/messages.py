@@ -40,6 +40,10 @@ ERRORS: dict[str, dict[str, str]] = {
     "service_unavailable": {"en": "The service is temporarily unavailable. Try again shortly.",
                             "ru": "Сервис временно недоступен. Повторите попытку чуть позже."},
     "method_not_allowed": {"en": "This method is not allowed here.", "ru": "Этот метод здесь не поддерживается."},
+    "idempotency_key_reused": {"en": "This Idempotency-Key was already used with a different request.",
+                              "ru": "Этот Idempotency-Key уже использован с другим запросом."},
+    "idempotency_in_progress": {"en": "A request with this Idempotency-Key is still being processed.",
+                                "ru": "Запрос с этим Idempotency-Key ещё обрабатывается."},
     "internal": {"en": "Something went wrong on our side.", "ru": "Что-то пошло не так на нашей стороне."},
 }
 

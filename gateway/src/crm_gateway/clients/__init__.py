@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 import grpc
-from flask import current_app, g
+from flask import current_app, g, request as http_request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crm_platform.rpc import call_metadata, make_channel, service_config
@@ -87,7 +87,9 @@ def call(method, request, timeout: float | None = None):
     instead of failing at once; nothing is sent before the connection is up.
     """
     timeout = timeout or current_app.extensions["crm"].settings.rpc_timeout
-    return method(request, timeout=timeout, metadata=call_metadata(getattr(g, "token", None)), wait_for_ready=True)
+    key = http_request.headers.get("Idempotency-Key") if http_request.method == "POST" else None
+    return method(request, timeout=timeout, metadata=call_metadata(getattr(g, "token", None), key),
+                  wait_for_ready=True)
 
 
 def health_stubs() -> dict:

@@ -22,6 +22,7 @@ from crm_platform import metrics
 from crm_platform.auth import TokenVerifier
 from crm_platform.context import new_request_id, principal_var, request_id_var
 from crm_platform.errors import AppError, Unauthenticated
+from crm_platform.idempotency import METADATA_KEY, IdempotencyStore, request_hash, response_class
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,11 @@ SERVER_OPTIONS = KEEPALIVE_OPTIONS + [
 class ContextInterceptor(grpc.ServerInterceptor):
     """Set request id and caller, verify the token, map AppError to a status with details."""
 
-    def __init__(self, verifier: TokenVerifier, public_methods: Iterable[str]):
+    def __init__(self, verifier: TokenVerifier, public_methods: Iterable[str],
+                 idempotency: IdempotencyStore | None = None):
         self.verifier = verifier
         self.public = set(public_methods)
+        self.idempotency = idempotency
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -67,6 +70,10 @@ class ContextInterceptor(grpc.ServerInterceptor):
                     principal_var.set(self.verifier.verify(auth[7:]))
                 elif not public:
                     raise Unauthenticated("unauthenticated", "Missing token")
+                key = md.get(METADATA_KEY)
+                principal = principal_var.get()
+                if key and self.idempotency is not None and principal is not None:
+                    return self._once(inner, request, context, method, key, principal.company_id)
                 return inner(request, context)
             except AppError as exc:
                 code = exc.status.name
@@ -91,15 +98,32 @@ class ContextInterceptor(grpc.ServerInterceptor):
             response_serializer=handler.response_serializer)
 
 
+    def _once(self, inner, request, context, method: str, key: str, company_id: str):
+        """Run a call at most once per (company, method, key); replay the stored answer after."""
+        digest = request_hash(method, request)
+        stored = self.idempotency.claim(company_id, method, key, digest)
+        if stored is not None:
+            context.set_trailing_metadata((("idempotent-replay", "true"),))
+            return response_class(method).FromString(stored)
+        try:
+            response = inner(request, context)
+        except BaseException:
+            self.idempotency.release(company_id, method, key)
+            raise
+        self.idempotency.complete(company_id, method, key, response.SerializeToString())
+        return response
+
+
 class GrpcServer:
     """A gRPC server with health, reflection, the context interceptor and graceful stop."""
 
     def __init__(self, bind: str, verifier: TokenVerifier, *, public_methods: Iterable[str] = (),
-                 readiness: Callable[[], bool] = lambda: True, max_workers: int = 16):
+                 readiness: Callable[[], bool] = lambda: True, max_workers: int = 16,
+                 idempotency: IdempotencyStore | None = None):
         self.bind = bind
         self.readiness = readiness
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                                  interceptors=[ContextInterceptor(verifier, public_methods)],
+                                  interceptors=[ContextInterceptor(verifier, public_methods, idempotency)],
                                   options=SERVER_OPTIONS)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -179,9 +203,11 @@ def make_channel(target: str, config_json: str | None = None) -> grpc.Channel:
     return grpc.insecure_channel(target, options=options)
 
 
-def call_metadata(token: str | None = None) -> list[tuple[str, str]]:
-    """Metadata to forward on an outgoing call: the request id and the caller's token."""
+def call_metadata(token: str | None = None, idempotency_key: str | None = None) -> list[tuple[str, str]]:
+    """Metadata to forward on an outgoing call: the request id, the caller's token, an idempotency key."""
     md = [("x-request-id", request_id_var.get() or new_request_id())]
     if token:
         md.append(("authorization", f"Bearer {token}"))
+    if idempotency_key:
+        md.append((METADATA_KEY, idempotency_key))
     return md
