@@ -288,3 +288,26 @@ def test_forgot_is_rate_limited_per_account(api):
     email = unique_email("rf")
     codes = [api.post("/api/v1/auth/password/forgot", json={"email": email}).status_code for _ in range(5)]
     assert 429 in codes and codes[0] == 202
+
+
+def test_tokens_of_a_deactivated_user_stop_working_at_once(api):
+    a = sign_up(api)
+    roles, group = _roles_groups(a["api"])
+    email = unique_email()
+    uid = a["api"].post("/api/v1/users", json={"first_name": "A", "last_name": "B", "email": email,
+                                               "password": "pw", "role_id": roles["manager"],
+                                               "group_id": group}).json()["id"]
+    user = api.as_user(api.post("/api/v1/auth/login", json={"email": email, "password": "pw"}).json()["access_token"])
+    assert user.get("/api/v1/me").status_code == 200
+    assert a["api"].delete(f"/api/v1/users/{uid}").status_code == 200
+    time.sleep(1.1)  # the gateway trusts a live session for at most GATEWAY_SESSION_CHECK_SECONDS (1 s)
+    resp = user.get("/api/v1/me")
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "session_ended"
+
+
+def test_logout_ends_the_access_token_too(api):
+    a = sign_up(api)
+    assert a["api"].get("/api/v1/me").status_code == 200
+    api.post("/api/v1/auth/logout", json={"refresh_token": a["tokens"]["refresh_token"]})
+    time.sleep(1.1)
+    assert a["api"].get("/api/v1/me").status_code == 401

@@ -21,7 +21,8 @@ def start_system(tmp: pathlib.Path, extra_env: dict[str, str] | None = None,
     env = stack_mod.environment(tmp, ports=ports, database_urls=database_urls, extra={
         # Generous per-IP limits: every test client is 127.0.0.1. Per-account limits stay as shipped.
         "GATEWAY_LOGIN_PER_IP_PER_MINUTE": "100000", "GATEWAY_FORGOT_PER_IP_PER_MINUTE": "100000",
-        "GATEWAY_RESET_PER_IP_PER_MINUTE": "100000", **(extra_env or {})})
+        "GATEWAY_RESET_PER_IP_PER_MINUTE": "100000", "GATEWAY_IP_PER_MINUTE": "1000000",
+        **(extra_env or {})})
     system = stack_mod.Stack(env, log_dir=tmp / "log")
     system.start_all()
     try:

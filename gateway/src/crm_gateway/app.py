@@ -11,6 +11,7 @@ from prometheus_client import Counter, Histogram
 
 from crm_gateway import errors
 from crm_gateway.blueprints import identity, ops
+from crm_gateway.auth import SessionCache
 from crm_gateway.clients import Backends
 from crm_gateway.errors import ApiError
 from crm_gateway.config import GatewaySettings
@@ -34,6 +35,7 @@ class Extension:
     backends: Backends
     limiter: RateLimiter
     metrics_registry: object
+    sessions: SessionCache
     openapi: dict | None = None
 
 
@@ -47,7 +49,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["crm"] = Extension(settings=settings, verifier=TokenVerifier(read_key(settings.auth_public_key)),
                                       backends=Backends(settings.service_addresses()), limiter=RateLimiter(settings.redis_url),
-                                      metrics_registry=ops.metrics_registry())
+                                      metrics_registry=ops.metrics_registry(),
+                                      sessions=SessionCache(settings.session_check_seconds))
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     errors.register(app)
@@ -60,6 +63,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         g.request_id = rid
         g.started = time.perf_counter()
         request_id_var.set(rid)
+        if request.path.startswith("/api/"):
+            ext = app.extensions["crm"]
+            ext.limiter.hit(f"ip:{request.remote_addr}", ext.settings.ip_per_minute)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
             raise ApiError(400, "bad_request", field="Idempotency-Key")

@@ -27,6 +27,10 @@ class GatewaySettings:
     forgot_per_ip_per_minute: int = setting("FORGOT_PER_IP_PER_MINUTE", 10, int)
     forgot_per_account_per_minute: int = setting("FORGOT_PER_ACCOUNT_PER_MINUTE", 3, int)
     reset_per_ip_per_minute: int = setting("RESET_PER_IP_PER_MINUTE", 10, int)
+    ip_per_minute: int = setting("IP_PER_MINUTE", 1200, int, doc="every API request, per client IP")
+    company_per_minute: int = setting("COMPANY_PER_MINUTE", 3000, int, doc="authenticated requests per company")
+    session_check_seconds: float = setting("SESSION_CHECK_SECONDS", 1.0, float,
+                                           doc="how long a live session is trusted before identity is asked again")
 
     def service_addresses(self) -> dict[str, str]:
         """gRPC address of each backend (empty when not configured)."""
