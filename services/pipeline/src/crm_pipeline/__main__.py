@@ -1,0 +1,40 @@
+"""Pipeline processes: `python -m crm_pipeline [api|relay|consumer|all|migrate]`."""
+
+import pathlib
+
+from crm.pipeline.v1 import pipeline_service_pb2_grpc as pb_grpc
+from crm_platform.outbox import OutboxRelay
+from crm_platform.rpc import GrpcServer
+from crm_platform.runtime import GrpcComponent, LoopComponent, run
+from crm_pipeline.adapters.orm import OUTBOX
+from crm_pipeline.config import PipelineSettings
+from crm_pipeline.entrypoints.consumer import make_consumer
+from crm_pipeline.entrypoints.grpc_server import FieldService, FunnelService
+from crm_pipeline.service_layer.services import TOPICS, PipelineService
+
+MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
+
+
+def api(settings: PipelineSettings, db):
+    """The gRPC API."""
+    svc = PipelineService(db)
+    server = GrpcServer(settings.grpc_bind, settings.verifier(), readiness=db.ping, max_workers=settings.grpc_workers)
+    server.add(pb_grpc.add_FunnelServiceServicer_to_server, FunnelService(svc), "crm.pipeline.v1.FunnelService")
+    server.add(pb_grpc.add_FieldServiceServicer_to_server, FieldService(svc), "crm.pipeline.v1.FieldService")
+    return [GrpcComponent(server, db)]
+
+
+def relay(settings: PipelineSettings, db):
+    """The outbox relay."""
+    return [LoopComponent("relay", OutboxRelay(db, OUTBOX, settings.kafka_bootstrap, TOPICS))]
+
+
+def consumer(settings: PipelineSettings, db):
+    """The consumer of other services' events (company created)."""
+    return [LoopComponent("consumer", make_consumer(db, settings.kafka_bootstrap, PipelineService(db)))]
+
+
+ROLES = {"api": api, "relay": relay, "consumer": consumer}
+
+if __name__ == "__main__":
+    run("pipeline", PipelineSettings, ROLES, MIGRATIONS)
