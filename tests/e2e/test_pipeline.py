@@ -299,3 +299,16 @@ def test_stage_rules_name_required_one_time_and_automatic_fields(api, system):
     contract = next(f for f in admin.get("/api/v1/fields?entity=deal").json()["items"] if f["key"] == "contract")
     assert admin.delete(f"/api/v1/fields/{contract['id']}").status_code == 204
     assert admin.get(url).json() == {**expected, "required": ["amount"], "one_time": []}
+
+
+def test_a_retried_field_creation_with_the_same_idempotency_key_creates_one_field(api):
+    a = sign_up(api)
+    body = {"entity": "client", "key": "inn", "name": "INN", "type": "text"}
+    headers = {"Idempotency-Key": "create-inn-1"}
+    first = a["api"].post("/api/v1/fields", json=body, headers=headers)
+    again = a["api"].post("/api/v1/fields", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json() == again.json()
+    assert [f["key"] for f in a["api"].get("/api/v1/fields").json()["items"]] == ["inn"]
+    other_body = a["api"].post("/api/v1/fields", json={**body, "name": "Tax id"}, headers=headers)
+    assert other_body.status_code == 422 and other_body.json()["error"]["code"] == "idempotency_key_reused"

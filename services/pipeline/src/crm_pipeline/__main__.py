@@ -3,10 +3,11 @@
 import pathlib
 
 from crm.pipeline.v1 import pipeline_service_pb2_grpc as pb_grpc
+from crm_platform.idempotency import IdempotencyStore
 from crm_platform.outbox import OutboxRelay
 from crm_platform.rpc import GrpcServer
 from crm_platform.runtime import GrpcComponent, LoopComponent, run
-from crm_pipeline.adapters.orm import OUTBOX
+from crm_pipeline.adapters.orm import OUTBOX, PLATFORM
 from crm_pipeline.config import PipelineSettings
 from crm_pipeline.entrypoints.consumer import make_consumer
 from crm_pipeline.entrypoints.grpc_server import FieldService, FunnelService
@@ -18,7 +19,8 @@ MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
 def api(settings: PipelineSettings, db):
     """The gRPC API."""
     svc = PipelineService(db)
-    server = GrpcServer(settings.grpc_bind, settings.verifier(), readiness=db.ping, max_workers=settings.grpc_workers)
+    server = GrpcServer(settings.grpc_bind, settings.verifier(), readiness=db.ping, max_workers=settings.grpc_workers,
+                        idempotency=IdempotencyStore(db, PLATFORM["idempotency_keys"]))
     server.add(pb_grpc.add_FunnelServiceServicer_to_server, FunnelService(svc), "crm.pipeline.v1.FunnelService")
     server.add(pb_grpc.add_FieldServiceServicer_to_server, FieldService(svc), "crm.pipeline.v1.FieldService")
     return [GrpcComponent(server, db)]
