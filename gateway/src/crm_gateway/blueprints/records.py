@@ -1,0 +1,535 @@
+"""Records resources: countries, clients, deals (with the aggregated card), board, history, tasks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import grpc
+from flask import Blueprint, jsonify
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
+
+from crm_gateway.api import Api, Schema
+from crm_gateway.clients import identity as identity_client
+from crm_gateway.clients import records as clients
+
+bp = Blueprint("records", __name__)
+api = Api(bp, "records")
+log = logging.getLogger(__name__)
+
+Id = Field("", max_length=64)
+Amount = StrictStr | StrictInt | StrictFloat
+
+
+# ---- schemas -------------------------------------------------------------------------------------
+class CountryOut(BaseModel):
+    code: str = Field(examples=["UZ"])
+    dialing_code: str = Field(examples=["+998"])
+    lengths: list[int] = Field(examples=[[9]])
+    example: str = Field(examples=["912345678"])
+
+
+class CountryList(BaseModel):
+    items: list[CountryOut]
+    next_cursor: str | None = None
+
+
+class PhoneIn(Schema):
+    country: str = Field(min_length=1, max_length=3, examples=["UZ"])
+    number: str = Field(max_length=20, description="Digits only, without the country code", examples=["901234567"])
+
+
+class PhoneOut(BaseModel):
+    country: str
+    number: str
+    e164: str
+
+
+class ClientIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    phone: PhoneIn | None = None
+    email: str = Field("", max_length=320)
+    responsible_id: str = Id
+    stage_id: str = Id
+    fields: dict[str, Any] = Field(default_factory=dict, description="Custom field key -> value")
+
+
+class ClientPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    phone: PhoneIn | None = Field(None, description="null clears the phone (needs edit_phone)")
+    email: str | None = Field(None, max_length=320)
+    responsible_id: str | None = Field(None, min_length=1, max_length=64)
+    stage_id: str | None = Field(None, min_length=1, max_length=64)
+    fields: dict[str, Any] | None = None
+
+
+class ClientOut(BaseModel):
+    id: str
+    name: str
+    phone: PhoneOut | None
+    email: str
+    funnel_id: str
+    stage_id: str
+    responsible_id: str
+    fields: dict[str, Any]
+    deleted: bool
+    deleted_at: str | None
+    deleted_by: str | None
+    created_at: str
+    updated_at: str
+    created_by: str
+
+
+class ClientList(BaseModel):
+    items: list[ClientOut]
+    next_cursor: str | None = None
+
+
+class ListQuery(Schema):
+    funnel_id: str = Id
+    stage_id: str = Id
+    responsible_id: str = Id
+    q: str = Field("", max_length=200)
+    deleted: bool = Field(False, description="true lists only deleted records")
+    sort: str = Field("", max_length=20, description="created_at, -created_at (default), updated_at, ... ")
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str = Field("", max_length=500)
+
+
+class DealQuery(ListQuery):
+    client_id: str = Id
+
+
+class DealIn(Schema):
+    title: str = Field(min_length=1, max_length=200)
+    amount: Amount | None = Field(None, description="UZS as a decimal string or number; kept as tiyin")
+    client_id: str = Id
+    stage_id: str = Id
+    responsible_id: str = Id
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class DealPatch(Schema):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    amount: Amount | None = None
+    client_id: str | None = Field(None, max_length=64, description="empty unlinks the client")
+    stage_id: str | None = Field(None, min_length=1, max_length=64)
+    responsible_id: str | None = Field(None, min_length=1, max_length=64)
+    fields: dict[str, Any] | None = None
+
+
+class DealOut(BaseModel):
+    id: str
+    title: str
+    amount: str = Field(description="UZS with two decimals", examples=["1500.50"])
+    amount_tiyin: int
+    client_id: str | None
+    funnel_id: str
+    stage_id: str
+    responsible_id: str
+    fields: dict[str, Any]
+    deleted: bool
+    deleted_at: str | None
+    deleted_by: str | None
+    created_at: str
+    updated_at: str
+    created_by: str
+
+
+class DealList(BaseModel):
+    items: list[DealOut]
+    next_cursor: str | None = None
+
+
+class BulkIn(Schema):
+    ids: list[str] = Field(min_length=1, max_length=10000)
+    responsible_id: str = Field(min_length=1, max_length=64)
+    cascade: bool = Field(False, description="also the linked clients (for deals) / deals and open tasks "
+                                             "(for clients)")
+
+
+class BulkOut(BaseModel):
+    deals: int
+    clients: int
+    tasks: int = 0
+
+
+class HistoryOut(BaseModel):
+    id: str
+    at: str
+    actor_id: str
+    source: str = Field(description="user, automation or system")
+    action: str
+    changes: list[dict[str, Any]] = Field(description="{field, old, new}")
+
+
+class HistoryList(BaseModel):
+    items: list[HistoryOut]
+    next_cursor: str | None = None
+
+
+class HistoryQuery(Schema):
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str = Field("", max_length=500)
+
+
+class TaskIn(Schema):
+    type: str = Field(min_length=1, max_length=60)
+    comment: str = Field("", max_length=5000)
+    due_at: str = Field(min_length=1, max_length=64, description="RFC 3339 with a zone")
+    responsible_id: str = Id
+    deal_id: str = Id
+    client_id: str = Id
+
+
+class TaskPatch(Schema):
+    type: str | None = Field(None, min_length=1, max_length=60)
+    comment: str | None = Field(None, max_length=5000)
+    due_at: str | None = Field(None, min_length=1, max_length=64)
+    responsible_id: str | None = Field(None, min_length=1, max_length=64)
+    done: bool | None = None
+
+
+class TaskOut(BaseModel):
+    id: str
+    type: str
+    comment: str
+    due_at: str
+    responsible_id: str
+    deal_id: str | None
+    client_id: str | None
+    done: bool
+    done_at: str | None
+    created_at: str
+    created_by: str
+    process_id: str | None
+
+
+class TaskList(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = None
+
+
+class TaskQuery(Schema):
+    deal_id: str = Id
+    client_id: str = Id
+    responsible_id: str = Id
+    done: bool | None = None
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str = Field("", max_length=500)
+
+
+class TaskTypeOut(BaseModel):
+    key: str
+    name: str
+    builtin: bool
+
+
+class TaskTypeList(BaseModel):
+    items: list[TaskTypeOut]
+    next_cursor: str | None = None
+
+
+class TaskTypeIn(Schema):
+    name: str = Field(min_length=1, max_length=50)
+
+
+class StageBrief(BaseModel):
+    id: str
+    name: str
+    color: str
+    group_key: str
+
+
+class UserBrief(BaseModel):
+    id: str
+    name: str
+
+
+class DealCard(DealOut):
+    client: ClientOut | None
+    stage: StageBrief | None
+    responsible: UserBrief | None
+    tasks: list[TaskOut]
+    history: list[HistoryOut]
+
+
+class BoardQuery(Schema):
+    funnel_id: str = Field(min_length=1, max_length=64)
+    per_stage: int = Field(20, ge=1, le=100)
+
+
+class BoardColumn(BaseModel):
+    stage: StageBrief | dict
+    count: int
+    sum: str
+    sum_tiyin: int
+    deals: list[DealOut]
+
+
+class Board(BaseModel):
+    funnel_id: str
+    columns: list[BoardColumn]
+
+
+# ---- proto -> JSON -------------------------------------------------------------------------------
+def _or_none(value: str) -> str | None:
+    return value or None
+
+
+def client_json(c) -> dict:
+    return {"id": c.id, "name": c.name,
+            "phone": {"country": c.phone.country, "number": c.phone.number, "e164": c.phone.e164}
+            if c.HasField("phone") else None,
+            "email": c.email, "funnel_id": c.funnel_id, "stage_id": c.stage_id, "responsible_id": c.responsible_id,
+            "fields": json.loads(c.fields_json or "{}"), "deleted": c.deleted, "deleted_at": _or_none(c.deleted_at),
+            "deleted_by": _or_none(c.deleted_by), "created_at": c.created_at, "updated_at": c.updated_at,
+            "created_by": c.created_by}
+
+
+def deal_json(d) -> dict:
+    return {"id": d.id, "title": d.title, "amount": d.amount, "amount_tiyin": d.amount_tiyin,
+            "client_id": _or_none(d.client_id), "funnel_id": d.funnel_id, "stage_id": d.stage_id,
+            "responsible_id": d.responsible_id, "fields": json.loads(d.fields_json or "{}"), "deleted": d.deleted,
+            "deleted_at": _or_none(d.deleted_at), "deleted_by": _or_none(d.deleted_by), "created_at": d.created_at,
+            "updated_at": d.updated_at, "created_by": d.created_by}
+
+
+def task_json(t) -> dict:
+    return {"id": t.id, "type": t.type, "comment": t.comment, "due_at": t.due_at, "responsible_id": t.responsible_id,
+            "deal_id": _or_none(t.deal_id), "client_id": _or_none(t.client_id), "done": t.done,
+            "done_at": _or_none(t.done_at), "created_at": t.created_at, "created_by": t.created_by,
+            "process_id": _or_none(t.process_id)}
+
+
+def history_json(h) -> dict:
+    return {"id": h.id, "at": h.at, "actor_id": h.actor_id, "source": h.source, "action": h.action,
+            "changes": json.loads(h.changes_json or "[]")}
+
+
+def _amount(value) -> str:
+    return "" if value is None else (value if isinstance(value, str) else repr(value))
+
+
+def _page(items: list, cursor: str) -> dict:
+    return {"items": items, "next_cursor": cursor or None}
+
+
+# ---- countries -----------------------------------------------------------------------------------
+@api.operation("GET", "/api/v1/countries", "Phone countries: ISO code, dialing code, national lengths, example",
+               response=CountryList)
+def countries():
+    resp = clients.list_countries()
+    return jsonify(_page([{"code": c.code, "dialing_code": f"+{c.dialing_code}", "lengths": list(c.lengths),
+                           "example": c.example} for c in resp.countries], ""))
+
+
+# ---- clients -------------------------------------------------------------------------------------
+@api.operation("GET", "/api/v1/clients", "List clients (filters, q, sort, cursor)", query=ListQuery,
+               response=ClientList, errors=(422,))
+def list_clients(query: ListQuery):
+    resp = clients.list_clients(**query.model_dump())
+    return jsonify(_page([client_json(c) for c in resp.clients], resp.next_cursor))
+
+
+@api.operation("POST", "/api/v1/clients", "Create a client", body=ClientIn, response=ClientOut, status=201,
+               errors=(422,), example={"name": "Olim Tursunov", "phone": {"country": "UZ", "number": "901234567"}})
+def create_client(body: ClientIn):
+    resp = clients.create_client(name=body.name, phone=body.phone.model_dump() if body.phone else None,
+                                 email=body.email, responsible_id=body.responsible_id, stage_id=body.stage_id,
+                                 fields_json=json.dumps(body.fields, ensure_ascii=False))
+    return jsonify(client_json(resp.client)), 201
+
+
+@api.operation("GET", "/api/v1/clients/{id}", "Get a client (deleted ones too, marked deleted)",
+               response=ClientOut, errors=(404,))
+def get_client(id: str):  # noqa: A002 - the path parameter's name
+    return jsonify(client_json(clients.get_client(id).client))
+
+
+@api.operation("PATCH", "/api/v1/clients/{id}", "Edit a client; a new responsible also takes its deals and tasks",
+               body=ClientPatch, response=ClientOut, errors=(403, 404, 409, 422))
+def update_client(id: str, body: ClientPatch):  # noqa: A002
+    changes: dict[str, Any] = {}
+    for key in ("name", "email", "responsible_id", "stage_id"):
+        if getattr(body, key) is not None:
+            changes[key] = getattr(body, key)
+    if "phone" in body.model_fields_set:
+        changes["phone"] = body.phone.model_dump() if body.phone else None
+    if body.fields is not None:
+        changes["fields_json"] = json.dumps(body.fields, ensure_ascii=False)
+    return jsonify(client_json(clients.update_client(id, changes).client))
+
+
+@api.operation("DELETE", "/api/v1/clients/{id}", "Delete a client (kept; restorable by an admin)",
+               response=ClientOut, errors=(404,))
+def delete_client(id: str):  # noqa: A002
+    return jsonify(client_json(clients.delete_client(id).client))
+
+
+@api.operation("POST", "/api/v1/clients/{id}/restore", "Restore a deleted client (admin)", response=ClientOut,
+               errors=(403, 404))
+def restore_client(id: str):  # noqa: A002
+    return jsonify(client_json(clients.restore_client(id).client))
+
+
+@api.operation("POST", "/api/v1/clients/responsible", "Bulk: new responsible for clients (cascade: their deals "
+               "and open tasks too)", body=BulkIn, response=BulkOut, errors=(404, 409, 422))
+def clients_responsible(body: BulkIn):
+    resp = clients.set_clients_responsible(body.ids, body.responsible_id, body.cascade)
+    return jsonify({"clients": resp.clients, "deals": resp.deals, "tasks": resp.tasks})
+
+
+@api.operation("GET", "/api/v1/clients/{id}/history", "A client's timeline of changes, newest first",
+               query=HistoryQuery, response=HistoryList, errors=(404,))
+def client_history(id: str, query: HistoryQuery):  # noqa: A002
+    resp = clients.client_history(id, query.limit, query.cursor)
+    return jsonify(_page([history_json(h) for h in resp.entries], resp.next_cursor))
+
+
+# ---- deals ---------------------------------------------------------------------------------------
+@api.operation("GET", "/api/v1/deals", "List deals (filters, q, sort, cursor)", query=DealQuery,
+               response=DealList, errors=(422,))
+def list_deals(query: DealQuery):
+    resp = clients.list_deals(**query.model_dump())
+    return jsonify(_page([deal_json(d) for d in resp.deals], resp.next_cursor))
+
+
+@api.operation("POST", "/api/v1/deals", "Create a deal", body=DealIn, response=DealOut, status=201,
+               errors=(422,), example={"title": "10 laptops", "amount": "15000000.50"})
+def create_deal(body: DealIn):
+    resp = clients.create_deal(title=body.title, amount=_amount(body.amount), client_id=body.client_id,
+                               stage_id=body.stage_id, responsible_id=body.responsible_id,
+                               fields_json=json.dumps(body.fields, ensure_ascii=False))
+    return jsonify(deal_json(resp.deal)), 201
+
+
+def _stage_brief(funnel_id: str, stage_id: str) -> dict | None:
+    """The stage's name and color from pipeline; the card still opens when pipeline does not answer."""
+    try:
+        from crm_gateway.clients import pipeline as pipeline_client
+
+        funnel = pipeline_client.get_funnel(funnel_id).funnel
+    except (grpc.RpcError, ImportError) as exc:
+        log.warning("deal card without stage details: %s", exc)
+        return None
+    for group in funnel.groups:
+        for stage in group.stages:
+            if stage.id == stage_id:
+                return {"id": stage.id, "name": stage.name, "color": stage.color, "group_key": group.key}
+    return None
+
+
+def _user_brief(user_id: str) -> dict | None:
+    try:
+        users = identity_client.batch_get_users([user_id]).users
+    except grpc.RpcError as exc:
+        log.warning("deal card without the responsible's name: %s", exc)
+        return {"id": user_id, "name": ""}
+    for u in users:
+        return {"id": u.id, "name": f"{u.first_name} {u.last_name}".strip()}
+    return {"id": user_id, "name": ""}
+
+
+@api.operation("GET", "/api/v1/deals/{id}", "The deal card: deal, client, stage, responsible's name, open tasks, "
+               "last history", response=DealCard, errors=(404,))
+def get_deal(id: str):  # noqa: A002
+    resp = clients.get_deal(id, history_limit=10)
+    card = deal_json(resp.deal)
+    card["client"] = client_json(resp.client) if resp.HasField("client") else None
+    card["stage"] = _stage_brief(resp.deal.funnel_id, resp.deal.stage_id)
+    card["responsible"] = _user_brief(resp.deal.responsible_id)
+    card["tasks"] = [task_json(t) for t in resp.open_tasks]
+    card["history"] = [history_json(h) for h in resp.history]
+    return jsonify(card)
+
+
+@api.operation("PATCH", "/api/v1/deals/{id}", "Edit a deal: values, stage (its funnel follows), responsible",
+               body=DealPatch, response=DealOut, errors=(404, 409, 422))
+def update_deal(id: str, body: DealPatch):  # noqa: A002
+    changes: dict[str, Any] = {}
+    for key in ("title", "client_id", "stage_id", "responsible_id"):
+        if getattr(body, key) is not None:
+            changes[key] = getattr(body, key)
+    if "amount" in body.model_fields_set:
+        changes["amount"] = _amount(body.amount)
+    if body.fields is not None:
+        changes["fields_json"] = json.dumps(body.fields, ensure_ascii=False)
+    return jsonify(deal_json(clients.update_deal(id, changes).deal))
+
+
+@api.operation("DELETE", "/api/v1/deals/{id}", "Delete a deal (kept; restorable by an admin)", response=DealOut,
+               errors=(404,))
+def delete_deal(id: str):  # noqa: A002
+    return jsonify(deal_json(clients.delete_deal(id).deal))
+
+
+@api.operation("POST", "/api/v1/deals/{id}/restore", "Restore a deleted deal (admin)", response=DealOut,
+               errors=(403, 404))
+def restore_deal(id: str):  # noqa: A002
+    return jsonify(deal_json(clients.restore_deal(id).deal))
+
+
+@api.operation("POST", "/api/v1/deals/responsible", "Bulk: new responsible for deals (cascade: their clients too)",
+               body=BulkIn, response=BulkOut, errors=(404, 409, 422))
+def deals_responsible(body: BulkIn):
+    resp = clients.set_deals_responsible(body.ids, body.responsible_id, body.cascade)
+    return jsonify({"deals": resp.deals, "clients": resp.clients, "tasks": 0})
+
+
+@api.operation("GET", "/api/v1/deals/{id}/history", "A deal's timeline of changes, newest first",
+               query=HistoryQuery, response=HistoryList, errors=(404,))
+def deal_history(id: str, query: HistoryQuery):  # noqa: A002
+    resp = clients.deal_history(id, query.limit, query.cursor)
+    return jsonify(_page([history_json(h) for h in resp.entries], resp.next_cursor))
+
+
+@api.operation("GET", "/api/v1/board", "Kanban: each stage of the funnel with its count, sum and first deals",
+               query=BoardQuery, response=Board, errors=(404, 422))
+def board(query: BoardQuery):
+    from crm_gateway.clients import pipeline as pipeline_client
+
+    funnel = pipeline_client.get_funnel(query.funnel_id).funnel
+    stages = [(s, g.key) for g in funnel.groups for s in g.stages]
+    resp = clients.board(query.funnel_id, [s.id for s, _ in stages], query.per_stage)
+    known = {s.id: {"id": s.id, "name": s.name, "color": s.color, "group_key": key} for s, key in stages}
+    return jsonify({"funnel_id": query.funnel_id, "columns": [
+        {"stage": known.get(c.stage_id, {"id": c.stage_id}), "count": c.count,
+         "sum": f"{c.amount_tiyin // 100}.{c.amount_tiyin % 100:02d}", "sum_tiyin": c.amount_tiyin,
+         "deals": [deal_json(d) for d in c.deals]} for c in resp.columns]})
+
+
+# ---- tasks ---------------------------------------------------------------------------------------
+@api.operation("GET", "/api/v1/tasks", "List tasks, soonest due first", query=TaskQuery, response=TaskList,
+               errors=(422,))
+def list_tasks(query: TaskQuery):
+    filters = query.model_dump(exclude_none=True)
+    resp = clients.list_tasks(**filters)
+    return jsonify(_page([task_json(t) for t in resp.tasks], resp.next_cursor))
+
+
+@api.operation("POST", "/api/v1/tasks", "Create a task", body=TaskIn, response=TaskOut, status=201,
+               errors=(422,), example={"type": "call", "comment": "Call back", "due_at": "2026-12-01T09:00:00Z"})
+def create_task(body: TaskIn):
+    return jsonify(task_json(clients.create_task(**body.model_dump()).task)), 201
+
+
+@api.operation("PATCH", "/api/v1/tasks/{id}", "Edit a task or mark it done", body=TaskPatch, response=TaskOut,
+               errors=(404, 422))
+def update_task(id: str, body: TaskPatch):  # noqa: A002
+    return jsonify(task_json(clients.update_task(id, body.model_dump(exclude_none=True)).task))
+
+
+@api.operation("GET", "/api/v1/task-types", "Task types: built-in ones and the company's own",
+               response=TaskTypeList)
+def task_types():
+    resp = clients.list_task_types()
+    return jsonify(_page([{"key": t.key, "name": t.name, "builtin": t.builtin} for t in resp.types], ""))
+
+
+@api.operation("POST", "/api/v1/task-types", "Add a task type to the company's list (admin)", body=TaskTypeIn,
+               response=TaskTypeOut, status=201, errors=(403, 409))
+def create_task_type(body: TaskTypeIn):
+    t = clients.create_task_type(body.name).type
+    return jsonify({"key": t.key, "name": t.name, "builtin": t.builtin}), 201

@@ -1,0 +1,54 @@
+"""Records processes: `python -m crm_records [api|relay|consumer|all|migrate]`."""
+
+import pathlib
+
+from crm.records.v1 import records_service_pb2_grpc as pb_grpc
+from crm_platform.auth import TokenSigner, read_key
+from crm_platform.outbox import OutboxRelay
+from crm_platform.rpc import GrpcServer
+from crm_platform.runtime import GrpcComponent, LoopComponent, run
+from crm_records.adapters.directory import StageDirectory, UserDirectory
+from crm_records.adapters.orm import OUTBOX
+from crm_records.config import RecordsSettings
+from crm_records.entrypoints.consumer import CacheInvalidator, make_consumer
+from crm_records.entrypoints.grpc_server import RecordsService as RecordsServicer
+from crm_records.service_layer.services import TOPICS, RecordsService
+
+MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
+_SERVICES: dict[int, RecordsService] = {}
+
+
+def _service(settings: RecordsSettings, db) -> RecordsService:
+    """One use-case object (and one stage cache) per process, shared by its components."""
+    if id(db) not in _SERVICES:
+        signer = TokenSigner(read_key(settings.service_private_key.get())) if settings.service_private_key else None
+        stages = StageDirectory(settings.pipeline_addr, ttl=settings.stage_cache_seconds,
+                                timeout=settings.rpc_timeout, signer=signer)
+        users = UserDirectory(settings.identity_addr, timeout=settings.rpc_timeout, signer=signer)
+        _SERVICES[id(db)] = RecordsService(db, stages, users)
+    return _SERVICES[id(db)]
+
+
+def api(settings: RecordsSettings, db):
+    """The gRPC API, with a listener that drops the stage cache on pipeline changes."""
+    svc = _service(settings, db)
+    server = GrpcServer(settings.grpc_bind, settings.verifier(), max_workers=settings.grpc_workers)
+    server.add(pb_grpc.add_RecordsServiceServicer_to_server, RecordsServicer(svc), "crm.records.v1.RecordsService")
+    return [GrpcComponent(server, db),
+            LoopComponent("stage-cache", CacheInvalidator(svc.stages, settings.kafka_bootstrap))]
+
+
+def relay(settings: RecordsSettings, db):
+    """The outbox relay."""
+    return [LoopComponent("relay", OutboxRelay(db, OUTBOX, settings.kafka_bootstrap, TOPICS))]
+
+
+def consumer(settings: RecordsSettings, db):
+    """Pipeline events: move records out of removed stages, drop cached stage contexts."""
+    return [LoopComponent("consumer", make_consumer(_service(settings, db), settings.kafka_bootstrap))]
+
+
+ROLES = {"api": api, "relay": relay, "consumer": consumer}
+
+if __name__ == "__main__":
+    run("records", RecordsSettings, ROLES, MIGRATIONS)

@@ -1,0 +1,183 @@
+"""What records asks other services: stage contexts from pipeline (cached), users from identity.
+
+Stage contexts are cached per company for `ttl` seconds and dropped at once when pipeline
+announces FunnelChanged or FieldsChanged for the company (see entrypoints/consumer.py). Calls
+carry the caller's token; background work signs a service token for the company instead.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time
+
+import grpc
+
+from crm_platform.auth import SERVICE, TokenSigner
+from crm_platform.context import Principal
+from crm_platform.errors import AppError, FieldCollector, NotFound
+from crm_platform.rpc import call_metadata, make_channel, service_config
+from crm_records.domain.model import FieldDef, Rules, StageContext
+
+PIPELINE_SERVICE = "crm.pipeline.v1.PipelineService"
+DIRECTORY_SERVICE = "crm.identity.v1.DirectoryService"
+
+
+class DependencyUnavailable(AppError):
+    """A service records depends on did not answer (HTTP 503)."""
+
+    status = grpc.StatusCode.UNAVAILABLE
+
+
+def _token(principal: Principal, signer: TokenSigner | None) -> str:
+    if principal.token:
+        return principal.token
+    if signer is None:
+        raise DependencyUnavailable("service_unavailable", "No credentials for a background call")
+    return signer.sign(typ=SERVICE, company_id=principal.company_id, user_id=principal.user_id or "system",
+                       ttl=_dt.timedelta(minutes=5))
+
+
+def _unavailable(exc: grpc.RpcError, what: str) -> DependencyUnavailable:
+    return DependencyUnavailable("service_unavailable", f"{what} did not answer: {exc.code().name}")
+
+
+class StageDirectory:
+    """Stage contexts and default stages from pipeline, cached per company."""
+
+    def __init__(self, address: str, ttl: float = 60.0, timeout: float = 3.0, signer: TokenSigner | None = None):
+        self.address = address
+        self.ttl = ttl
+        self.timeout = timeout
+        self.signer = signer
+        self._channel = None
+        self._stub = None
+        self._lock = threading.Lock()
+        self._contexts: dict[tuple[str, str], tuple[float, StageContext]] = {}
+        self._defaults: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def _pipeline(self):
+        from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
+
+        with self._lock:
+            if self._stub is None:
+                self._channel = make_channel(self.address, service_config(
+                    [PIPELINE_SERVICE], [(PIPELINE_SERVICE, "GetStageContext"), (PIPELINE_SERVICE, "GetDefaultStage")]))
+                self._stub = pgrpc.PipelineServiceStub(self._channel)
+            return self._stub
+
+    def invalidate(self, company_id: str) -> None:
+        """Forget everything cached for a company (its funnel, fields or rules changed)."""
+        with self._lock:
+            for cache in (self._contexts, self._defaults):
+                for key in [k for k in cache if k[0] == company_id]:
+                    cache.pop(key, None)
+
+    def context(self, principal: Principal, stage_id: str) -> StageContext | None:
+        """The stage's context, or None when the stage is not in the caller's company."""
+        key = (principal.company_id, stage_id)
+        hit = self._contexts.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        from crm.pipeline.v1 import pipeline_service_pb2 as ppb
+
+        try:
+            resp = self._pipeline().GetStageContext(
+                ppb.GetStageContextRequest(stage_id=stage_id), timeout=self.timeout,
+                metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return None
+            raise _unavailable(exc, "pipeline") from exc
+        ctx = StageContext(
+            stage_id=resp.stage.id, funnel_id=resp.stage.funnel_id, group_key=resp.stage.group_key,
+            entity=resp.entity, name=resp.stage.name, funnel_version=resp.funnel_version,
+            fields={f.key: FieldDef(f.key, f.type, tuple(f.options), f.name) for f in resp.fields},
+            rules=Rules(tuple(resp.rules.required), tuple(resp.rules.one_time), tuple(resp.rules.autodate),
+                        tuple(resp.rules.autonumber)))
+        self._contexts[key] = (time.monotonic() + self.ttl, ctx)
+        return ctx
+
+    def resolve(self, principal: Principal, errors: FieldCollector, stage_id: str, entity: str,
+                field_name: str = "stage_id") -> StageContext | None:
+        """The context of a stage the caller named (or the default one); a field error when unusable."""
+        if not stage_id:
+            stage_id = self.default_stage_id(principal, entity)
+        ctx = self.context(principal, stage_id)
+        if ctx is None or ctx.entity != entity:
+            errors.add(field_name, "unknown_reference")
+            return None
+        return ctx
+
+    def require(self, principal: Principal, stage_id: str) -> StageContext:
+        """The context of a stage a stored record is in (it must exist)."""
+        ctx = self.context(principal, stage_id)
+        if ctx is None:
+            raise NotFound("stage_not_found", "The record's stage no longer exists", stage_id=stage_id)
+        return ctx
+
+    def default_stage_id(self, principal: Principal, entity: str) -> str:
+        """Where new records of `entity` go when no stage is given."""
+        key = (principal.company_id, entity)
+        hit = self._defaults.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        from crm.pipeline.v1 import pipeline_service_pb2 as ppb
+
+        try:
+            resp = self._pipeline().GetDefaultStage(
+                ppb.GetDefaultStageRequest(entity=entity), timeout=self.timeout,
+                metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound("funnel_not_found", f"The company has no {entity} funnel") from exc
+            raise _unavailable(exc, "pipeline") from exc
+        self._defaults[key] = (time.monotonic() + self.ttl, resp.stage.id)
+        return resp.stage.id
+
+
+class UserDirectory:
+    """Users of the company, from identity's DirectoryService.BatchGetUsers."""
+
+    def __init__(self, address: str, timeout: float = 3.0, signer: TokenSigner | None = None):
+        self.address = address
+        self.timeout = timeout
+        self.signer = signer
+        self._stub = None
+        self._lock = threading.Lock()
+
+    def _directory(self):
+        from crm.identity.v1 import identity_service_pb2_grpc as igrpc
+
+        with self._lock:
+            if self._stub is None:
+                channel = make_channel(self.address, service_config(
+                    [DIRECTORY_SERVICE], [(DIRECTORY_SERVICE, "BatchGetUsers")]))
+                self._stub = igrpc.DirectoryServiceStub(channel)
+            return self._stub
+
+    def active_ids(self, principal: Principal, ids: set[str]) -> tuple[set[str], set[str]]:
+        """Split `ids` into (active users of the company, inactive users of the company)."""
+        ids = {i for i in ids if i}
+        if not ids:
+            return set(), set()
+        from crm.identity.v1 import identity_service_pb2 as ipb
+
+        try:
+            resp = self._directory().BatchGetUsers(
+                ipb.BatchGetUsersRequest(ids=sorted(ids)), timeout=self.timeout,
+                metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
+        except grpc.RpcError as exc:
+            raise _unavailable(exc, "identity") from exc
+        active = {u.id for u in resp.users if u.active}
+        inactive = {u.id for u in resp.users if not u.active}
+        return active, inactive
+
+    def check_responsible(self, principal: Principal, errors: FieldCollector, user_id: str,
+                          field_name: str = "responsible_id") -> None:
+        """Record a field error unless `user_id` is an active user of the caller's company."""
+        active, inactive = self.active_ids(principal, {user_id})
+        if user_id in inactive:
+            errors.add(field_name, "user_inactive")
+        elif user_id not in active:
+            errors.add(field_name, "unknown_reference")

@@ -1,0 +1,140 @@
+"""Records tables (SQLAlchemy 2 declarative). Tenant-owned rows mix in TenantScoped.
+
+Indexes follow the list screens: every list is scoped by company, hides or shows deleted rows,
+filters by stage/funnel/responsible and pages by keyset on (created_at, id).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crm_platform.db import TenantScoped
+from crm_platform.tables import BigId, add_platform_tables
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"})
+
+
+PLATFORM = add_platform_tables(Base.metadata)
+OUTBOX = PLATFORM["outbox"]
+PROCESSED = PLATFORM["processed_events"]
+IDEMPOTENCY = PLATFORM["idempotency_keys"]
+
+Money = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Client(TenantScoped, Base):
+    __tablename__ = "clients"
+    __table_args__ = (
+        Index("ix_clients_list", "company_id", "deleted", "created_at", "id"),
+        Index("ix_clients_stage", "company_id", "deleted", "stage_id", "created_at", "id"),
+        Index("ix_clients_funnel", "company_id", "deleted", "funnel_id", "created_at", "id"),
+        Index("ix_clients_responsible", "company_id", "deleted", "responsible_id", "created_at", "id"),
+        Index("ix_clients_phone", "company_id", "phone"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_lc: Mapped[str] = mapped_column(String(600))  # lower-cased name and e-mail, for `q`
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)  # E.164
+    phone_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    funnel_id: Mapped[str] = mapped_column(String(36))
+    stage_id: Mapped[str] = mapped_column(String(36))
+    responsible_id: Mapped[str] = mapped_column(String(36))
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(36))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deleted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class Deal(TenantScoped, Base):
+    __tablename__ = "deals"
+    __table_args__ = (
+        Index("ix_deals_list", "company_id", "deleted", "created_at", "id"),
+        Index("ix_deals_stage", "company_id", "deleted", "stage_id", "created_at", "id"),
+        Index("ix_deals_funnel", "company_id", "deleted", "funnel_id", "created_at", "id"),
+        Index("ix_deals_responsible", "company_id", "deleted", "responsible_id", "created_at", "id"),
+        Index("ix_deals_client", "company_id", "client_id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    title_lc: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(Money, default=0)  # tiyin
+    client_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    funnel_id: Mapped[str] = mapped_column(String(36))
+    stage_id: Mapped[str] = mapped_column(String(36))
+    responsible_id: Mapped[str] = mapped_column(String(36))
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(36))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deleted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class Task(TenantScoped, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_due", "company_id", "due_at", "id"),
+        Index("ix_tasks_deal", "company_id", "deal_id"),
+        Index("ix_tasks_client", "company_id", "client_id"),
+        Index("ix_tasks_responsible", "company_id", "responsible_id", "done", "due_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(50))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    responsible_id: Mapped[str] = mapped_column(String(36))
+    deal_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    client_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    done_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(36))
+    process_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class TaskType(TenantScoped, Base):
+    """A task type a company added to the built-in ones."""
+
+    __tablename__ = "task_types"
+    __table_args__ = (Index("uq_task_types_company_key", "company_id", "key", unique=True),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class History(TenantScoped, Base):
+    """One change of a record: who, when, what (a list of field, old, new)."""
+
+    __tablename__ = "history"
+    __table_args__ = (Index("ix_history_record", "company_id", "entity", "record_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(10))
+    record_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(String(12))
+    action: Mapped[str] = mapped_column(String(30))
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Counter(Base):
+    """The company's last autonumber of one field; bumped in the saving transaction."""
+
+    __tablename__ = "autonumber_counters"
+    company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(10), primary_key=True)
+    field_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
