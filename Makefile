@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
-PACKAGES := -e protos/gen/python $(patsubst %,-e %,$(wildcard services/*)) -e gateway
+PACKAGES := -e protos/gen/python $(patsubst %,-e %,$(wildcard services/*)) -e gateway $(patsubst %,-e %,$(wildcard simulators/*))
 
 .PHONY: help venv run test test-unit test-e2e protos lint env clean
 

@@ -64,6 +64,14 @@ def environment(var: pathlib.Path, ports: dict[str, int] | None = None, database
         "GATEWAY_BIND": f"127.0.0.1:{ports['gateway']}",
         "PROMETHEUS_MULTIPROC_DIR": str(var / "metrics"),
         "PYTHONUNBUFFERED": "1",
+        # CLICK (billing and the local CLICK simulator read the same names; dev values only).
+        "CLICK_SERVICE_ID": "12345", "CLICK_MERCHANT_ID": "54321", "CLICK_MERCHANT_USER_ID": "777",
+        "CLICK_SECRET_KEY": "dev-click-secret",
+        "CLICK_PAY_URL": f"http://127.0.0.1:{ports['click']}/services/pay",
+        "CLICK_API_URL": f"http://127.0.0.1:{ports['click']}/v2/merchant",
+        "CLICK_SIMULATOR_PORT": str(ports["click"]),
+        "CLICK_CALLBACK_BASE": f"http://127.0.0.1:{ports['gateway']}/api/v1/payments/click",
+        "BILLING_PRICE_PER_SEAT_MONTH_UZS": "50000", "BILLING_TRIAL_DAYS": "14",
         **ensure_keys(var),
     }
     for svc in SERVICES:

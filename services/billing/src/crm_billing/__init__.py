@@ -1,0 +1,1 @@
+"""Billing service: subscriptions, seats, orders and CLICK payments."""

@@ -1,0 +1,82 @@
+"""Billing tables (SQLAlchemy 2 declarative). Tenant-owned rows mix in TenantScoped."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crm_platform.db import TenantScoped
+from crm_platform.tables import BigId, add_platform_tables
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"})
+
+
+PLATFORM = add_platform_tables(Base.metadata)
+OUTBOX = PLATFORM["outbox"]
+PROCESSED = PLATFORM["processed_events"]
+
+
+class Subscription(Base):
+    """One per company: seats, the prepaid period (whole Unix seconds) and the seat-second remainder."""
+
+    __tablename__ = "subscriptions"
+    company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan: Mapped[str] = mapped_column(String(16))  # trial | paid
+    seats: Mapped[int] = mapped_column(Integer)
+    active_users: Mapped[int] = mapped_column(Integer, default=0)
+    paid_until: Mapped[int] = mapped_column(BigInteger)
+    remainder: Mapped[int] = mapped_column(BigInteger, default=0)
+    seats_paid: Mapped[int] = mapped_column(Integer, default=0)
+    as_of: Mapped[int] = mapped_column(BigInteger)  # Unix seconds of the last recalculation
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeatUser(TenantScoped, Base):
+    """A user counted as a seat while active (makes user events naturally idempotent too)."""
+
+    __tablename__ = "seat_users"
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    changed_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Order(TenantScoped, Base):
+    """A purchase of seats for months; its id is CLICK's merchant_trans_id."""
+
+    __tablename__ = "orders"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seats: Mapped[int] = mapped_column(Integer)
+    months: Mapped[int] = mapped_column(Integer)
+    amount_tiyin: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # pending | paid | cancelled
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    invoice_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class ClickTransaction(TenantScoped, Base):
+    """One CLICK payment attempt, unique on click_trans_id; its id is merchant_prepare_id/confirm_id."""
+
+    __tablename__ = "click_transactions"
+    __table_args__ = (UniqueConstraint("click_trans_id", name="uq_click_transactions_click_trans_id"),
+                      Index("ix_click_transactions_order", "order_id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    click_trans_id: Mapped[int] = mapped_column(BigInteger)
+    click_paydoc_id: Mapped[str] = mapped_column(String(32), default="")
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    amount: Mapped[str] = mapped_column(String(32))  # raw, as received
+    sign_time: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # prepared | completed | cancelled
+    click_error: Mapped[int] = mapped_column(Integer, default=0)
+    error_note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

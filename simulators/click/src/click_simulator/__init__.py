@@ -1,0 +1,1 @@
+"""A local stand-in for CLICK (click.uz), so payments work without reaching CLICK (see click.md)."""

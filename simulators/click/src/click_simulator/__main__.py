@@ -1,0 +1,28 @@
+"""Run the simulator: `python -m click_simulator` on 127.0.0.1:$CLICK_SIMULATOR_PORT (default 8090)."""
+
+import logging
+import signal
+import sys
+
+from werkzeug.serving import make_server
+
+from click_simulator.app import Settings, create_app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s click-simulator %(message)s")
+    settings = Settings.from_env()
+    server = make_server("127.0.0.1", settings.port, create_app(settings), threaded=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    logging.info("CLICK simulator on http://127.0.0.1:%d (callbacks to %s)", settings.port, settings.callback_base)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
