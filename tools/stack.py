@@ -115,6 +115,11 @@ class Stack:
             sys.stdout.write(f"{name:>10} | {line.decode(errors='replace')}")
             sys.stdout.flush()
 
+    def start_replica(self, name: str, replica: str) -> subprocess.Popen:
+        """Start one more copy of Procfile process `name` under the key `replica` (like `honcho -c name=2`)."""
+        self.procs[replica] = self.procs[name]
+        return self.start(replica)
+
     def start_all(self) -> None:
         for name in self.procs:
             self.start(name)

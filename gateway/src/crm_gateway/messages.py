@@ -76,6 +76,8 @@ ERRORS: dict[str, dict[str, str]] = {
                               "ru": "Этот Idempotency-Key уже использован с другим запросом."},
     "idempotency_in_progress": {"en": "A request with this Idempotency-Key is still being processed.",
                                 "ru": "Запрос с этим Idempotency-Key ещё обрабатывается."},
+    "process_not_found": {"en": "Business process not found.", "ru": "Бизнес-процесс не найден."},
+    "invalid_cursor": {"en": "The page cursor is invalid.", "ru": "Неверный курсор страницы."},
     "internal": {"en": "Something went wrong on our side.", "ru": "Что-то пошло не так на нашей стороне."},
 }
 
@@ -92,6 +94,9 @@ FIELD_ERRORS: dict[str, dict[str, str]] = {
     "invalid_value": {"en": "Invalid value.", "ru": "Недопустимое значение."},
     "invalid_choice": {"en": "Choose one of the allowed values.", "ru": "Выберите одно из допустимых значений."},
     "invalid_time_zone": {"en": "Unknown time zone.", "ru": "Неизвестный часовой пояс."},
+    "wrong_entity": {"en": "This belongs to another kind of record (expected: {entity}).",
+                     "ru": "Относится к другому типу записей (нужно: {entity})."},
+    "stage_not_in_funnel": {"en": "This stage is not in the chosen funnel.", "ru": "Этого этапа нет в выбранной воронке."},
     "unknown_reference": {"en": "No such object in your company.", "ru": "Такого объекта нет в вашей компании."},
     # phones (F15): billing's invoice phone; the same codes and params as records
     "phone_country_unknown": {"en": "Choose a country from the list.", "ru": "Выберите страну из списка."},

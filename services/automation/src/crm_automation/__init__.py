@@ -1,0 +1,1 @@
+"""Automation service: business processes that create tasks from record events (F17)."""

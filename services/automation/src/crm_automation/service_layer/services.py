@@ -1,0 +1,255 @@
+"""Automation use cases: process definitions (admin) and running them on record events."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import logging
+import uuid
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from crm.automation.events.v1 import automation_events_pb2 as aev
+from crm.records.events.v1 import records_events_pb2 as rev
+from crm_platform.context import Principal
+from crm_platform.db import Database, utcnow
+from crm_platform.errors import InvalidArgument, NotFound, PermissionDenied
+from crm_platform.outbox import add_event
+from crm_automation.adapters.clients import Pipeline, Records, task_type_keys
+from crm_automation.adapters.orm import OUTBOX, Company, Process, ProcessRun
+from crm_automation.domain import model
+
+log = logging.getLogger(__name__)
+
+RUN_TOPIC = "crm.automation.run.v1"
+TOPICS = (RUN_TOPIC,)
+
+
+class AutomationService:
+    """Process definitions and the runner."""
+
+    def __init__(self, db: Database, pipeline: Pipeline, records: Records):
+        self.db = db
+        self.pipeline = pipeline
+        self.records = records
+
+    # ---- definitions ----------------------------------------------------------------------
+    @staticmethod
+    def _require_admin(principal: Principal) -> None:
+        if not principal.can("manage_processes"):
+            raise PermissionDenied("forbidden", "Your role does not allow this", permission="manage_processes")
+
+    def _validate(self, principal: Principal, d: model.Definition) -> None:
+        errors = model.check_definition(d)
+        token = principal.token
+        stage_funnel = None
+        if d.trigger_event in model.TRIGGERS and d.trigger_stage_id:
+            found = self.pipeline.stage(token, d.trigger_stage_id)
+            if found is None:
+                errors.add("trigger.stage_id", "unknown_reference")
+            elif found[1] != d.entity:
+                errors.add("trigger.stage_id", "wrong_entity", entity=d.entity)
+            else:
+                stage_funnel = found[0]
+        if d.trigger_event in model.TRIGGERS and d.funnel_id:
+            entity = self.pipeline.funnel_entity(token, d.funnel_id)
+            if entity is None:
+                errors.add("conditions.funnel_id", "unknown_reference")
+            elif entity != d.entity:
+                errors.add("conditions.funnel_id", "wrong_entity", entity=d.entity)
+            elif stage_funnel and stage_funnel != d.funnel_id:
+                errors.add("trigger.stage_id", "stage_not_in_funnel")
+        if d.task_type and len(d.task_type) <= 50:
+            keys = task_type_keys(self.records, token)
+            if keys is not None and d.task_type not in keys:
+                errors.add("task_type", "unknown_reference")
+        errors.raise_if_any()
+
+    def list(self, principal: Principal) -> list[Process]:
+        with self.db.session(company_id=principal.company_id) as s:
+            return list(s.execute(select(Process).where(Process.deleted_at.is_(None))
+                                  .order_by(Process.created_at, Process.id)).scalars())
+
+    def get(self, principal: Principal, process_id: str) -> Process:
+        with self.db.session(company_id=principal.company_id) as s:
+            return self._get(s, process_id)
+
+    @staticmethod
+    def _get(s: Session, process_id: str) -> Process:
+        p = s.execute(select(Process).where(Process.id == process_id, Process.deleted_at.is_(None))
+                      ).scalar_one_or_none()
+        if p is None:
+            raise NotFound("process_not_found", "Process not found")
+        return p
+
+    def create(self, principal: Principal, d: model.Definition) -> Process:
+        self._require_admin(principal)
+        self._validate(principal, d)
+        now = utcnow()
+        with self.db.session(company_id=principal.company_id, write=True) as s:
+            p = Process(id=str(uuid.uuid4()), author_id=principal.user_id, created_at=now, updated_at=now)
+            _apply(p, d)
+            s.add(p)
+            return p
+
+    def update(self, principal: Principal, process_id: str, d: model.Definition) -> Process:
+        self._require_admin(principal)
+        with self.db.session(company_id=principal.company_id) as s:
+            self._get(s, process_id)
+        self._validate(principal, d)
+        with self.db.session(company_id=principal.company_id, write=True) as s:
+            p = self._get(s, process_id)
+            _apply(p, d)
+            p.updated_at = utcnow()
+            return p
+
+    def delete(self, principal: Principal, process_id: str) -> None:
+        self._require_admin(principal)
+        with self.db.session(company_id=principal.company_id, write=True) as s:
+            p = self._get(s, process_id)
+            p.deleted_at = utcnow()
+            p.enabled = False
+
+    def runs(self, principal: Principal, process_id: str, limit: int, cursor: str) -> tuple[list[ProcessRun], str]:
+        """A page of runs, newest first, by keyset (created_at, id)."""
+        limit = max(1, min(limit or 50, 200))
+        with self.db.session(company_id=principal.company_id) as s:
+            self._get(s, process_id)
+            q = select(ProcessRun).where(ProcessRun.process_id == process_id)
+            if cursor:
+                at, rid = _decode_cursor(cursor)
+                q = q.where(or_(ProcessRun.created_at < at, and_(ProcessRun.created_at == at, ProcessRun.id < rid)))
+            rows = s.execute(q.order_by(ProcessRun.created_at.desc(), ProcessRun.id.desc()).limit(limit + 1)
+                             ).scalars().all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (_encode_cursor(rows[-1]) if more else "")
+
+    # ---- running ------------------------------------------------------------------------------
+    def remember_company(self, s: Session, message) -> None:
+        """Keep a company's time zone (identity's CompanyCreated)."""
+        cid = message.metadata.company_id
+        if s.get(Company, cid) is None:
+            s.add(Company(id=cid, time_zone=message.time_zone or model.DEFAULT_TIME_ZONE))
+
+    def run_for_event(self, s: Session, message) -> None:
+        """Run every matching process for one record event, at most once per (process, event)."""
+        event = to_record_event(message)
+        if event is None or event.automated:
+            return  # a change a process made never starts processes: no loops
+        company_id = message.metadata.company_id
+        processes = s.execute(select(Process).where(Process.trigger_event == event.event,
+                                                    Process.enabled.is_(True),
+                                                    Process.deleted_at.is_(None))).scalars().all()
+        company = s.get(Company, company_id)
+        zone = company.time_zone if company else model.DEFAULT_TIME_ZONE
+        for p in processes:
+            if not model.matches(_definition(p), event):
+                continue
+            run = s.execute(select(ProcessRun).where(ProcessRun.process_id == p.id,
+                                                     ProcessRun.event_id == event.event_id)).scalar_one_or_none()
+            if run is not None and run.outcome == "succeeded":
+                continue
+            if run is None:
+                run = ProcessRun(id=str(uuid.uuid4()), process_id=p.id, event_id=event.event_id, event=event.event,
+                                 record_type=event.record_type, record_id=event.record_id, outcome="running",
+                                 attempts=0, created_at=utcnow())
+                s.add(run)
+            run.attempts += 1
+            assignee = event.responsible_id if p.assignee == "responsible" and event.responsible_id else p.author_id
+            task_id = self.records.create_task(
+                company_id=company_id, acting_user=p.author_id, idempotency_key=f"process:{p.id}:{event.event_id}",
+                process_id=p.id, task_type=p.task_type, comment=p.comment,
+                due_at=model.due_at(event.occurred_at, zone, p.due), responsible_id=assignee,
+                deal_id=event.record_id if event.record_type == "deal" else "",
+                client_id=event.record_id if event.record_type == "client" else "")
+            run.outcome, run.task_id, run.error, run.finished_at = "succeeded", task_id, "", utcnow()
+            self._finished(s, run, company_id, p.author_id)
+
+    def park_failed(self, message, error: str) -> None:
+        """After the last attempt: show the runs of this event as failed (the event went to the DLQ)."""
+        event = to_record_event(message)
+        if event is None:
+            return
+        company_id = message.metadata.company_id
+        with self.db.session(company_id=company_id, write=True) as s:
+            for p in s.execute(select(Process).where(Process.trigger_event == event.event,
+                                                     Process.deleted_at.is_(None))).scalars():
+                if not model.matches(_definition(p), event):
+                    continue
+                run = s.execute(select(ProcessRun).where(ProcessRun.process_id == p.id,
+                                                         ProcessRun.event_id == event.event_id)).scalar_one_or_none()
+                if run is not None and run.outcome == "succeeded":
+                    continue
+                if run is None:
+                    run = ProcessRun(id=str(uuid.uuid4()), process_id=p.id, event_id=event.event_id,
+                                     event=event.event, record_type=event.record_type, record_id=event.record_id,
+                                     attempts=0, created_at=utcnow())
+                    s.add(run)
+                run.outcome, run.error, run.finished_at = "failed", error[:2000], utcnow()
+                self._finished(s, run, company_id, p.author_id)
+
+    @staticmethod
+    def _finished(s: Session, run: ProcessRun, company_id: str, actor: str) -> None:
+        add_event(s, OUTBOX, topic=RUN_TOPIC, aggregate_type="process_run", aggregate_id=run.process_id,
+                  message=aev.ProcessRunFinished(process_id=run.process_id, trigger_event_id=run.event_id,
+                                                 outcome=run.outcome, task_id=run.task_id, error=run.error),
+                  company_id=company_id, actor_id=actor)
+
+
+def _apply(p: Process, d: model.Definition) -> None:
+    p.name, p.type, p.trigger_event, p.trigger_stage_id = d.name, d.type, d.trigger_event, d.trigger_stage_id
+    p.funnel_id, p.stage_group, p.due, p.assignee = d.funnel_id, d.stage_group, d.due, d.assignee
+    p.task_type, p.comment, p.enabled = d.task_type, d.comment, d.enabled
+
+
+def _definition(p: Process) -> model.Definition:
+    return model.Definition(name=p.name, type=p.type, trigger_event=p.trigger_event,
+                            trigger_stage_id=p.trigger_stage_id, funnel_id=p.funnel_id, stage_group=p.stage_group,
+                            due=p.due, assignee=p.assignee, task_type=p.task_type, comment=p.comment,
+                            enabled=p.enabled)
+
+
+_EVENTS = {
+    "DealCreated": ("deal.created", "deal"), "DealStageChanged": ("deal.stage_changed", "deal"),
+    "DealResponsibleChanged": ("deal.responsible_changed", "deal"),
+    "ClientCreated": ("client.created", "client"), "ClientStageChanged": ("client.stage_changed", "client"),
+    "ClientResponsibleChanged": ("client.responsible_changed", "client"),
+}
+# The record events automation subscribes to, by topic.
+SUBSCRIBED = {
+    "crm.records.deal.v1": (rev.DealCreated, rev.DealStageChanged, rev.DealResponsibleChanged),
+    "crm.records.client.v1": (rev.ClientCreated, rev.ClientStageChanged, rev.ClientResponsibleChanged),
+}
+
+
+def to_record_event(message) -> model.RecordEvent | None:
+    """Read what processes need from a records event."""
+    kind = _EVENTS.get(type(message).__name__)
+    if kind is None:
+        return None
+    snap = message.deal if kind[1] == "deal" else message.client
+    occurred = message.metadata.occurred_at.ToDatetime(tzinfo=_dt.timezone.utc) \
+        if message.metadata.HasField("occurred_at") else utcnow()
+    return model.RecordEvent(event_id=message.metadata.event_id, event=kind[0], record_type=kind[1],
+                             record_id=snap.id, funnel_id=snap.funnel_id, stage_id=snap.stage_id,
+                             stage_group=snap.stage_group_key, responsible_id=snap.responsible_id,
+                             occurred_at=occurred, automated=message.source == rev.CHANGE_SOURCE_AUTOMATION)
+
+
+def _encode_cursor(run: ProcessRun) -> str:
+    raw = f"{run.created_at.isoformat()}|{run.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[_dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, rid = raw.split("|", 1)
+        return _dt.datetime.fromisoformat(at), rid
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument("invalid_cursor", "The cursor is invalid") from exc
+
+
+__all__ = ["AutomationService", "SUBSCRIBED", "TOPICS"]
