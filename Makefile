@@ -19,7 +19,23 @@ help:
 	cd .tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-venv: .venv/.installed
+# Tools of tests/test_deploy.py, each in its own virtualenv (their pins conflict with requirements.txt):
+# docker-compose 1.29 (PyYAML 5 built with Cython < 3), and kustomize + kubernetes-validate.
+DEPLOY_TOOLS := .tools/compose/.installed .tools/k8s/.installed
+
+.tools/compose/.installed: deploy/tools/compose.txt
+	test -x .tools/compose/bin/python || python3 -m venv .tools/compose
+	.tools/compose/bin/pip install --quiet Cython==0.29.37 wheel==0.48.0
+	.tools/compose/bin/pip install --quiet --no-build-isolation PyYAML==5.4.1
+	.tools/compose/bin/pip install --quiet -r deploy/tools/compose.txt
+	touch $@
+
+.tools/k8s/.installed: deploy/tools/k8s.txt
+	test -x .tools/k8s/bin/python || python3 -m venv .tools/k8s
+	.tools/k8s/bin/pip install --quiet --ignore-requires-python -r deploy/tools/k8s.txt
+	touch $@
+
+venv: .venv/.installed $(DEPLOY_TOOLS)
 
 env: venv
 	$(PY) tools/stack.py env

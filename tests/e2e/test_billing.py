@@ -161,6 +161,11 @@ def test_order_amount_is_computed_by_the_server_with_the_click_payment_url(compa
     assert q["service_id"] == system.env["CLICK_SERVICE_ID"] and q["merchant_id"] == system.env["CLICK_MERCHANT_ID"]
     assert q["amount"] == "300000.00" and q["transaction_param"] == o["id"]
     assert q["return_url"].startswith(system.env["PUBLIC_URL"])
+    # a retried order with the same Idempotency-Key gets the same order back
+    key = {"Idempotency-Key": f"order-{time.time_ns()}"}
+    first = company["api"].post("/api/v1/billing/orders", json={"seats": 1, "months": 1}, headers=key)
+    again = company["api"].post("/api/v1/billing/orders", json={"seats": 1, "months": 1}, headers=key)
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
 
 
 def test_order_validation_and_rights(company, api):

@@ -4,12 +4,13 @@ import pathlib
 
 from crm.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from crm.identity.events.v1 import identity_events_pb2 as idev
+from crm_platform.idempotency import IdempotencyStore
 from crm_platform.messaging import IdempotentConsumer, Subscription
 from crm_platform.outbox import OutboxRelay
 from crm_platform.rpc import GrpcServer
 from crm_platform.runtime import GrpcComponent, LoopComponent, run
 from crm_billing.adapters.click_api import ClickMerchantApi
-from crm_billing.adapters.orm import OUTBOX, PROCESSED
+from crm_billing.adapters.orm import OUTBOX, PLATFORM, PROCESSED
 from crm_billing.config import BillingSettings
 from crm_billing.entrypoints.grpc_server import PUBLIC_METHODS, BillingServicer
 from crm_billing.service_layer.services import TOPICS, BillingService, ClickConfig
@@ -33,7 +34,8 @@ def build_service(settings: BillingSettings, db) -> BillingService:
 def api(settings: BillingSettings, db):
     """The gRPC API (incl. the CLICK callbacks the gateway forwards)."""
     server = GrpcServer(settings.grpc_bind, settings.verifier(), public_methods=PUBLIC_METHODS,
-                        max_workers=settings.grpc_workers)
+                        max_workers=settings.grpc_workers,
+                        idempotency=IdempotencyStore(db, PLATFORM["idempotency_keys"]))  # Idempotency-Key on orders
     server.add(pb_grpc.add_BillingServiceServicer_to_server, BillingServicer(build_service(settings, db)),
                "crm.billing.v1.BillingService")
     return [GrpcComponent(server, db)]

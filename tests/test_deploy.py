@@ -1,0 +1,307 @@
+"""Containers and deployment: docker-compose.yml and deploy/ are valid and match the code.
+
+- the generated files are what `deploy/generate.py` makes from the code now;
+- docker-compose 1.29 accepts docker-compose.yml (`config -q`);
+- kustomize renders deploy/base and every overlay, and every resource is valid for the newest
+  Kubernetes version kubernetes-validate knows (strict: unknown fields fail);
+- drift: every service and process type (the ROLES keys of `services/*/src/crm_*/__main__.py`) runs in
+  compose and in every overlay, and nothing runs there that the code does not have;
+- every setting a service requires reaches each of its processes, in compose and in Kubernetes.
+
+The tools live in their own virtualenvs made by `make venv` (.tools/compose, .tools/k8s).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / ".tools" / "compose" / "bin" / "docker-compose"
+COMPOSE_PY = ROOT / ".tools" / "compose" / "bin" / "python"
+K8S_PY = ROOT / ".tools" / "k8s" / "bin" / "python"
+
+_spec = importlib.util.spec_from_file_location("deploy_generate", ROOT / "deploy" / "generate.py")
+gen = importlib.util.module_from_spec(_spec)
+sys.modules["deploy_generate"] = gen
+_spec.loader.exec_module(gen)
+
+
+def _tool(path: pathlib.Path) -> str:
+    assert path.exists(), f"{path.relative_to(ROOT)} is missing: run `make venv` (it installs the deploy tools)"
+    return str(path)
+
+
+def code_processes(root: pathlib.Path = ROOT) -> set[tuple[str, str]]:
+    """(module, role) of every process type the code declares."""
+    return {(svc.module, role) for svc in gen.discover_services(root) for role in svc.roles}
+
+
+def service_processes(commands: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """(module, role) of the commands that run `python -m crm_<svc> <role>`."""
+    found = set()
+    for cmd in commands.values():
+        if len(cmd) >= 4 and cmd[:2] == ["python", "-m"] and cmd[2].startswith("crm_"):
+            found.add((cmd[2], cmd[3]))
+    return found
+
+
+def drift(code: set, deployed: set) -> list[str]:
+    return ([f"{m} {r}: in the code, not deployed" for m, r in sorted(code - deployed)]
+            + [f"{m} {r}: deployed, not in the code" for m, r in sorted(deployed - code)])
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compose_config() -> dict:
+    """docker-compose's own resolved view of docker-compose.yml (env_file merged, paths resolved)."""
+    out = subprocess.run([_tool(COMPOSE), "-f", str(ROOT / "docker-compose.yml"), "config"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    as_json = subprocess.run([_tool(COMPOSE_PY), "-c", "import json,sys,yaml; json.dump(yaml.safe_load(sys.stdin), "
+                              "sys.stdout)"], input=out.stdout, capture_output=True, text=True, check=True)
+    return json.loads(as_json.stdout)
+
+
+@pytest.fixture(scope="module")
+def k8s() -> dict:
+    """Rendered base and overlays, each resource validated (deploy/check.py)."""
+    out = subprocess.run([_tool(K8S_PY), str(ROOT / "deploy" / "check.py")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, f"invalid manifests:\n{out.stderr}"
+    return json.loads(out.stdout)
+
+
+# --- generated files ------------------------------------------------------------------------------
+
+def test_generated_files_match_the_code():
+    files = gen.render()
+    stale = [p for p, text in files.items() if not (ROOT / p).exists() or (ROOT / p).read_text() != text]
+    extra = [str(p.relative_to(ROOT)) for p in (ROOT / "deploy" / "base").rglob("*.yaml")
+             if str(p.relative_to(ROOT)) not in files]
+    assert not stale + extra, f"run `.venv/bin/python deploy/generate.py`: stale {stale}, not generated {extra}"
+
+
+def test_discovery_finds_new_services_and_roles(tmp_path):
+    """A service written tomorrow is picked up from its __main__.py, without importing it."""
+    (tmp_path / "services/platform/src/crm_platform").mkdir(parents=True)
+    (tmp_path / "services/platform/src/crm_platform/runtime.py").write_text(
+        "class ServiceSettings:\n    database_url: str = setting('DATABASE_URL')\n")
+    pkg = tmp_path / "services/quotes/src/crm_quotes"
+    pkg.mkdir(parents=True)
+    (pkg / "__main__.py").write_text("import x\nROLES = {'api': api, 'consumer': consumer, 'sweeper': sweeper}\n")
+    (pkg / "config.py").write_text("X = setting('QUOTE_LIMIT', 5, int)\nY = setting('FX_KEY', shared=True, "
+                                   "secret=True)\n")
+    (tmp_path / "services/empty/src/crm_empty").mkdir(parents=True)  # no __main__: not a service
+    [svc] = gen.discover_services(tmp_path)
+    assert (svc.name, svc.roles) == ("quotes", ("api", "consumer", "sweeper"))
+    assert {(s.env, s.required, s.shared, s.secret) for s in svc.settings} == {
+        ("DATABASE_URL", True, False, False), ("QUOTE_LIMIT", False, False, False), ("FX_KEY", True, True, True)}
+    deployed = {("crm_quotes", "api"), ("crm_quotes", "consumer"), ("crm_old", "api")}
+    assert drift(code_processes(tmp_path), deployed) == ["crm_quotes sweeper: in the code, not deployed",
+                                                          "crm_old api: deployed, not in the code"]
+    with pytest.raises(SystemExit, match="FX_KEY has no entry in SECRETS"):
+        gen.check_coverage([svc], {})
+
+
+def test_yaml_writer_round_trips():
+    """The generator's YAML writer, read back by PyYAML (from the compose tools venv)."""
+    doc = {"a": {"b": [1, "2", "x: y", True, "yes", None, {"c": "multi\nline\n"}], "e": {}, "f": []},
+           "g.h/i": "0.0.0.0:80"}
+    text = gen.to_yaml(doc)
+    parsed = subprocess.run([_tool(COMPOSE_PY), "-c", "import json,sys,yaml; json.dump(yaml.safe_load(sys.stdin), "
+                             "sys.stdout)"], input=text, capture_output=True, text=True, check=True)
+    assert json.loads(parsed.stdout) == doc
+
+
+# --- docker-compose -------------------------------------------------------------------------------
+
+def test_compose_config_is_valid():
+    out = subprocess.run([_tool(COMPOSE), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_compose_runs_every_process_type_of_the_code(compose_config):
+    services = compose_config["services"]
+    commands = {name: s.get("command", []) for name, s in services.items()}
+    problems = drift(code_processes(), service_processes(commands))
+    assert not problems, problems
+    assert commands["gateway"] == ["gunicorn", "-c", "gateway/gunicorn.conf.py"]
+    assert services["gateway"]["ports"][0]["published"] in (8080, "8080")
+    for sim in gen.discover_simulators():
+        assert commands[sim.name] == ["python", "-m", sim.module]
+    for infra in ("postgres", "db-init", "kafka", "kafka-init", "mailpit", "keygen"):
+        assert infra in services, infra
+
+
+def test_compose_health_checks_and_start_order(compose_config):
+    services = compose_config["services"]
+    one_shots = {n for n, s in services.items() if s.get("restart") == "no"}
+    assert one_shots == {"db-init", "kafka-init", "keygen"}
+    for name, svc in services.items():
+        if name not in one_shots:
+            assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        for dep, cond in svc.get("depends_on", {}).items():
+            expected = "service_completed_successfully" if dep in one_shots else "service_healthy"
+            assert cond["condition"] == expected, (name, dep)
+    for svc in gen.discover_services():
+        for role in svc.roles:
+            deps = services[svc.process(role)]["depends_on"]
+            assert {"db-init", "kafka-init", "keygen"} <= set(deps), svc.process(role)
+    assert {f"{s.name}-api" for s in gen.discover_services() if "api" in s.roles} <= set(
+        services["gateway"]["depends_on"])
+
+
+def test_compose_databases_and_topics(compose_config):
+    services = compose_config["services"]
+    names = [s.name for s in gen.discover_services()]
+    assert services["db-init"]["environment"]["CRM_DATABASES"].split(",") == names
+    assert services["kafka-init"]["environment"]["TOPICS"].split(",") == gen.discover_topics()
+    assert int(services["kafka-init"]["environment"]["PARTITIONS"]) >= 6
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
+    for svc in gen.discover_services():
+        for role in svc.roles:
+            url = services[svc.process(role)]["environment"][f"{svc.name.upper()}_DATABASE_URL"]
+            assert url.endswith(f"@postgres:5432/{svc.name}"), url
+
+
+def test_compose_gives_every_process_its_required_settings(compose_config):
+    services = compose_config["services"]
+    for svc in gen.discover_services():
+        for role in svc.roles:
+            env = services[svc.process(role)]["environment"]
+            for s in svc.settings:
+                name = s.env if s.shared else f"{svc.name.upper()}_{s.env}"
+                if s.required:
+                    assert env.get(name), f"{svc.process(role)}: {name} is required but not set"
+                if s.secret:
+                    assert name in env, f"{svc.process(role)}: secret {name} not set"
+            others = {n for o in gen.discover_services() if o is not svc for n in gen.secrets_of(o)} - set(
+                gen.secrets_of(svc))
+            assert not others & set(env), f"{svc.process(role)} gets another service's secrets: {others & set(env)}"
+    gw = services["gateway"]["environment"]
+    for s in gen.GATEWAY_SETTINGS():
+        assert not s.required or gw.get(s.env), f"gateway: {s.env}"
+    assert gw["GATEWAY_BIND"] == "0.0.0.0:8080"
+
+
+# --- kubernetes -----------------------------------------------------------------------------------
+
+def _by_kind(resources: list[dict], kind: str) -> dict[str, dict]:
+    return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
+
+
+def test_every_manifest_is_valid_for_current_kubernetes(k8s):
+    assert tuple(int(x) for x in k8s["kubernetes_version"].split(".")[:2]) >= (1, 33)
+    assert set(k8s["builds"]) >= {"base", "overlays/dev", "overlays/prod"}
+
+
+def test_kubernetes_runs_every_process_type_of_the_code(k8s):
+    for build, resources in k8s["builds"].items():
+        deployments = _by_kind(resources, "Deployment")
+        commands = {n: d["spec"]["template"]["spec"]["containers"][0]["command"] for n, d in deployments.items()}
+        problems = drift(code_processes(), service_processes(commands))
+        assert not problems, (build, problems)
+        assert commands["gateway"] == ["gunicorn", "-c", "gateway/gunicorn.conf.py"]
+        for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount"):
+            assert set(_by_kind(resources, kind)) == set(deployments), (build, kind)
+
+
+def test_kubernetes_pods_are_locked_down_probed_and_sized(k8s):
+    for build, resources in k8s["builds"].items():
+        for name, dep in _by_kind(resources, "Deployment").items():
+            pod = dep["spec"]["template"]["spec"]
+            [c] = pod["containers"]
+            assert pod["serviceAccountName"] == name and pod["automountServiceAccountToken"] is False
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+            sc = c["securityContext"]
+            assert sc["readOnlyRootFilesystem"] and sc["runAsNonRoot"] and not sc["allowPrivilegeEscalation"]
+            assert sc["capabilities"]["drop"] == ["ALL"]
+            assert c["resources"]["requests"] and c["resources"]["limits"], (build, name)
+            assert "replicas" not in dep["spec"], f"{name}: the HPA owns replicas"
+            role = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                p = c[probe]
+                if role == "api":
+                    assert p["grpc"]["port"] == gen.GRPC_PORT, (name, probe)
+                elif role == "gateway":
+                    assert p["httpGet"]["port"] == "http", (name, probe)
+                else:
+                    assert "httpGet" in p or p["exec"]["command"][:3] == ["python", "/app/deploy/probe.py", "http"]
+        for name, hpa in _by_kind(resources, "HorizontalPodAutoscaler").items():
+            if name.endswith("-consumer"):
+                assert hpa["spec"]["maxReplicas"] <= gen.PARTITIONS, "consumers beyond the partitions idle"
+
+
+def test_kubernetes_gives_every_process_its_required_settings(k8s):
+    for build, resources in k8s["builds"].items():
+        config = _by_kind(resources, "ConfigMap")["crm-config"]["data"]
+        secret_keys = set(_by_kind(resources, "Secret")["crm-secrets"]["stringData"])
+        deployments = _by_kind(resources, "Deployment")
+        for svc in gen.discover_services():
+            for role in svc.roles:
+                c = deployments[svc.process(role)]["spec"]["template"]["spec"]["containers"][0]
+                env = {e["name"]: e for e in c.get("env", [])}
+                for e in env.values():
+                    if "valueFrom" in e:
+                        assert e["valueFrom"]["secretKeyRef"]["key"] in secret_keys, (build, e)
+                for s in svc.settings:
+                    name = s.env if s.shared else f"{svc.name.upper()}_{s.env}"
+                    if s.secret:
+                        assert "secretKeyRef" in env[name]["valueFrom"], (build, name)
+                    elif s.required:
+                        assert name in env or name in config, f"{build} {svc.process(role)}: {name} missing"
+        assert all(v.startswith("REPLACE_ME") or "REPLACE_ME" in v for v in
+                   _by_kind(resources, "Secret")["crm-secrets"]["stringData"].values()), "placeholders only"
+
+
+# --- the image ------------------------------------------------------------------------------------
+
+def _stages(dockerfile: str) -> list[tuple[str, str]]:
+    """(FROM line, body) of each stage."""
+    text = re.sub(r"\\\n", " ", dockerfile)
+    parts = re.split(r"^FROM ", text, flags=re.M)
+    return [(p.splitlines()[0], p) for p in parts[1:]]
+
+
+def test_dockerfile_final_stage_is_slim_and_unprivileged():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
+    stages = _stages(text)
+    assert len(stages) >= 2, "multi-stage"
+    final = stages[-1][1]
+    assert "PYTHONUNBUFFERED=1" in final
+    user = re.findall(r"^USER (\S+)", final, re.M)
+    assert user and user[-1].split(":")[0] not in ("root", "0")
+    assert not re.search(r"apt-get install|build-essential|gcc", final), "no build tools in the final image"
+    assert "COPY --from=build /opt/venv" in final
+
+
+def test_image_contains_what_the_commands_use():
+    """Files the compose/Kubernetes commands name are in the build context (.dockerignore)."""
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+
+    def excluded(rel: str) -> bool:
+        parts = rel.split("/")
+        return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(parts[0], pat)
+                   or fnmatch.fnmatch("/".join(parts[:2]), pat) or ("**/" in pat and any(
+                       fnmatch.fnmatch(p, pat.split("**/")[1]) for p in parts)) for pat in ignored)
+
+    needed = ["deploy/probe.py", "deploy/keygen.py", "gateway/gunicorn.conf.py", "requirements.txt",
+              "protos/gen/python/pyproject.toml", "gateway/pyproject.toml"]
+    needed += [f"services/{s.name}/migrations" for s in gen.discover_services()]
+    needed += [f"services/{s.name}/pyproject.toml" for s in gen.discover_services()]
+    for rel in needed:
+        assert (ROOT / rel).exists(), rel
+        assert not excluded(rel), f"{rel} is excluded from the image by .dockerignore"
