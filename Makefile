@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PIP := .venv/bin/pip
 PACKAGES := -e protos/gen/python $(patsubst %,-e %,$(wildcard services/*)) -e gateway $(patsubst %,-e %,$(wildcard simulators/*))
 
-.PHONY: help venv run test test-unit test-e2e protos lint env clean
+.PHONY: help venv run test test-unit test-e2e test-faults protos lint env clean
 
 help:
 	@echo "make run     start the whole system (gateway on http://127.0.0.1:8080)"
@@ -48,6 +48,9 @@ test: venv
 
 test-unit: venv
 	$(PY) -m pytest -m "not e2e"
+
+test-faults: venv
+	$(PY) -m pytest -m faults tests/faults
 
 test-e2e: venv
 	$(PY) -m pytest tests/e2e

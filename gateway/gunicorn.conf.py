@@ -12,6 +12,7 @@ graceful_timeout = int(os.environ.get("GATEWAY_GRACEFUL_TIMEOUT", "10"))
 keepalive = 5
 accesslog = None  # the app writes its own JSON access log
 errorlog = "-"
+reuse_port = True  # a new gateway can start beside the old one during a rolling restart
 preload_app = False  # gRPC channels must be created after fork, in each worker
 wsgi_app = "crm_gateway.wsgi:app"
 

@@ -19,7 +19,10 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BASE_PORTS = {"gateway": 8080, "broker": 9092, "smtp": 1025, "click": 8090,
-              "identity": 50051, "pipeline": 50052, "records": 50053, "automation": 50054, "billing": 50055}
+              "identity": 50051, "pipeline": 50052, "records": 50053, "automation": 50054, "billing": 50055,
+              # HTTP /healthz /readyz /metrics of each service process
+              "identity_health": 51051, "pipeline_health": 51052, "records_health": 51053,
+              "automation_health": 51054, "billing_health": 51055}
 
 
 def procfile(path: pathlib.Path = ROOT / "Procfile") -> dict[str, str]:
@@ -78,6 +81,7 @@ def environment(var: pathlib.Path, ports: dict[str, int] | None = None, database
         up = svc.upper()
         env[f"{up}_GRPC_BIND"] = f"127.0.0.1:{ports[svc]}"
         env[f"{up}_GRPC_ADDR"] = f"127.0.0.1:{ports[svc]}"
+        env[f"{up}_HEALTH_PORT"] = str(ports.get(f"{svc}_health", 0))
         env[f"{up}_DATABASE_URL"] = (database_urls or {}).get(svc, f"sqlite:///{var / (svc + '.db')}")
     env.update(extra or {})
     return env
@@ -95,15 +99,16 @@ class Stack:
             log_dir.mkdir(parents=True, exist_ok=True)
         pathlib.Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str) -> subprocess.Popen:
-        """Start one Procfile process in its own process group."""
+    def start(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start one Procfile process in its own process group (with `extra_env` on top, if given)."""
         cmd = self.procs[name]
+        env = {**self.env, **(extra_env or {})}
         if self.log_dir:
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-            proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=self.env, stdout=out,
+            proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=env, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         else:
-            proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+            proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, start_new_session=True)
             threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
         self.running[name] = proc
@@ -115,10 +120,13 @@ class Stack:
             sys.stdout.write(f"{name:>10} | {line.decode(errors='replace')}")
             sys.stdout.flush()
 
-    def start_replica(self, name: str, replica: str) -> subprocess.Popen:
-        """Start one more copy of Procfile process `name` under the key `replica` (like `honcho -c name=2`)."""
+    def start_replica(self, name: str, replica: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start one more copy of Procfile process `name` under the key `replica` (like `honcho -c name=2`).
+
+        The copy shares the gRPC port (SO_REUSEPORT) but gets no health port of its own.
+        """
         self.procs[replica] = self.procs[name]
-        return self.start(replica)
+        return self.start(replica, {f"{name.upper()}_HEALTH_PORT": "0", **(extra_env or {})})
 
     def start_all(self) -> None:
         for name in self.procs:

@@ -69,6 +69,12 @@ class RateLimited(AppError):
     status = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+class Unavailable(AppError):
+    """Something this service depends on is down (HTTP 503)."""
+
+    status = grpc.StatusCode.UNAVAILABLE
+
+
 class FieldErrors(InvalidArgument):
     """Validation failed on named fields; `fields` is a list of {field, code, params}."""
 

@@ -22,7 +22,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_platform import metrics
+from crm_platform import failpoints, metrics
 from crm_platform.context import request_id_var
 from crm_platform.db import Database, utcnow
 
@@ -181,6 +181,8 @@ class IdempotentConsumer:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 outcome = "applied" if self.apply(sub, message) else "duplicate"
+                if outcome == "applied":
+                    failpoints.reach("consumer.after_db_commit")
                 metrics.EVENTS_CONSUMED.labels(self.name, outcome).inc()
                 log.info("event %s %s", outcome, sub.event_type,
                          extra={"event_id": message.metadata.event_id, "consumer": self.name})

@@ -21,7 +21,9 @@ from grpc_reflection.v1alpha import reflection
 from crm_platform import metrics
 from crm_platform.auth import TokenVerifier
 from crm_platform.context import new_request_id, principal_var, request_id_var
-from crm_platform.errors import AppError, Unauthenticated
+from sqlalchemy.exc import OperationalError
+
+from crm_platform.errors import AppError, Unauthenticated, Unavailable
 from crm_platform.idempotency import METADATA_KEY, IdempotencyStore, request_hash, response_class
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,11 @@ class ContextInterceptor(grpc.ServerInterceptor):
                 context.abort(exc.status, exc.message)
             except grpc.RpcError:
                 raise
+            except OperationalError as exc:  # the database is down or locked: fail fast, retryable
+                code = "UNAVAILABLE"
+                log.warning("database unavailable in %s: %s", method, exc.orig if exc.orig else exc)
+                context.set_trailing_metadata(Unavailable("service_unavailable", "Database unavailable").to_metadata())
+                context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
             except Exception:  # noqa: BLE001 - unexpected: log it, answer INTERNAL
                 if context.code() is not None:  # abort() already set a status
                     raise

@@ -41,6 +41,7 @@ class ServiceSettings:
     log_level: str = setting("LOG_LEVEL", "INFO", shared=True)
     auto_migrate: bool = setting("AUTO_MIGRATE", True, bool, shared=True)
     health_port: int = setting("HEALTH_PORT", 0, int, doc="HTTP /healthz /readyz /metrics port; 0 = off")
+    health_host: str = setting("HEALTH_HOST", "127.0.0.1", shared=True, doc="address of the health port")
     grpc_workers: int = setting("GRPC_WORKERS", 16, int)
     db_pool_size: int = setting("DB_POOL_SIZE", 10, int)
 
@@ -103,7 +104,7 @@ class GrpcComponent:
         return self.db.ping()
 
 
-def _health_server(port: int, components: list) -> ThreadingHTTPServer:
+def _health_server(host: str, port: int, components: list) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server naming
             if self.path == "/metrics":
@@ -123,7 +124,7 @@ def _health_server(port: int, components: list) -> ThreadingHTTPServer:
         def log_message(self, *_args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1" if port else "0.0.0.0", port), Handler)
+    httpd = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=httpd.serve_forever, name="health-http", daemon=True).start()
     return httpd
 
@@ -162,7 +163,7 @@ def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrati
     signal.signal(signal.SIGINT, _on_signal)
     for c in components:
         c.start()
-    httpd = _health_server(settings.health_port, components) if settings.health_port else None
+    httpd = _health_server(settings.health_host, settings.health_port, components) if settings.health_port else None
     log.info("%s started: %s", service, ", ".join(selected))
     stopping.wait()
     for c in components:
