@@ -35,6 +35,7 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     auth: bool = True
+    permission: str | None = None  # the role permission the caller needs (admin holds all)
     errors: tuple[int, ...] = ()
     form: bool = False
     endpoint: str = ""
@@ -97,14 +98,16 @@ class Api:
         self.tag = tag
 
     def operation(self, method: str, path: str, summary: str, *, body=None, query=None, response=None,
-                  status: int = 200, auth: bool = True, errors: tuple[int, ...] = (), form: bool = False,
+                  status: int = 200, auth: bool = True, permission: str | None = None,
+                  errors: tuple[int, ...] = (), form: bool = False,
                   description: str = "", example: dict | None = None,
                   extra_responses: dict | None = None) -> Callable:
         rule = re.sub(r"\{(\w+)\}", r"<\1>", path)
 
         def decorator(view: Callable) -> Callable:
             op = Operation(method=method, path=path, rule=rule, summary=summary, tag=self.tag, body=body,
-                           query=query, response=response, status=status, auth=auth, errors=errors, form=form,
+                           query=query, response=response, status=status, auth=auth, permission=permission,
+                           errors=tuple(errors) + ((403,) if permission else ()), form=form,
                            endpoint=f"{self.bp.name}.{view.__name__}", description=description, example=example,
                            extra_responses=extra_responses or {})
             OPERATIONS.append(op)
@@ -112,8 +115,10 @@ class Api:
             @functools.wraps(view)
             def wrapper(**kwargs):
                 if auth:
-                    from crm_gateway.auth import authenticate
+                    from crm_gateway.auth import authenticate, require
                     authenticate()
+                    if permission:
+                        require(permission)
                 if body is not None:
                     data = request.form.to_dict() if form else _json_body()
                     if not isinstance(data, dict):

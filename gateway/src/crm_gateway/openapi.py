@@ -53,6 +53,10 @@ def build_document(version: str = "1.0.0") -> dict:
                        "parameters": params, "responses": {}}
         if op.description:
             entry["description"] = op.description
+        if op.permission:
+            entry["x-permission"] = op.permission
+            entry["description"] = (entry.get("description", "") + f"\n\nRequires the role permission "
+                                    f"`{op.permission}` (administrators hold every permission).").strip()
         if op.body is not None:
             media = "application/x-www-form-urlencoded" if op.form else "application/json"
             content: dict = {"schema": _input_ref(op.body, components)}

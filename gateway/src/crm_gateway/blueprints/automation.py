@@ -8,7 +8,6 @@ from flask import Blueprint, jsonify
 from pydantic import BaseModel, Field
 
 from crm_gateway.api import Api, Schema
-from crm_gateway.auth import require
 from crm_gateway.clients import automation as clients
 
 bp = Blueprint("automation", __name__)
@@ -135,9 +134,8 @@ def list_processes():
                response=ProcessOut, status=201, errors=(403,),
                example={"type": "task", "trigger": {"event": "deal.stage_changed", "stage_id": None},
                         "due": "next_day", "assignee": "responsible", "task_type": "call",
-                        "comment": "Call the client about the offer", "enabled": True})
+                        "comment": "Call the client about the offer", "enabled": True}, permission="manage_processes")
 def create_process(body: ProcessIn):
-    require("manage_processes")
     return jsonify(process_json(clients.create_process(body.model_dump()).process)), 201
 
 
@@ -147,17 +145,16 @@ def get_process(id: str):  # noqa: A002
 
 
 @api.operation("PATCH", "/api/v1/processes/{id}", "Change a business process or switch it off (admin)",
-               body=ProcessPatch, response=ProcessOut, errors=(403,))
+               body=ProcessPatch, response=ProcessOut, errors=(403,), permission="manage_processes")
 def update_process(id: str, body: ProcessPatch):  # noqa: A002
-    require("manage_processes")
     current = process_json(clients.get_process(id).process)
     merged = {**current, **body.model_dump(exclude_unset=True, exclude_none=True)}
     return jsonify(process_json(clients.update_process(id, merged).process))
 
 
-@api.operation("DELETE", "/api/v1/processes/{id}", "Delete a business process (admin)", status=204, errors=(403,))
+@api.operation("DELETE", "/api/v1/processes/{id}", "Delete a business process (admin)", status=204,
+               errors=(403,), permission="manage_processes")
 def delete_process(id: str):  # noqa: A002
-    require("manage_processes")
     clients.delete_process(id)
     return "", 204
 

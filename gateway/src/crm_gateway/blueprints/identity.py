@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from crm_gateway.clients import identity as clients
 from crm_gateway.api import Api, Schema
-from crm_gateway.auth import require
 from crm_gateway.errors import language
 from crm_gateway.schemas import Email30
 
@@ -275,9 +274,8 @@ def list_users(query: UserQuery):
 
 
 @api.operation("POST", "/api/v1/users", "Create a user (admin)", body=UserIn, response=UserOut, status=201,
-               errors=(403, 409))
+               errors=(403, 409), permission="manage_users")
 def create_user(body: UserIn):
-    require("manage_users")
     return jsonify(user_json(clients.create_user(**body.model_dump()).user)), 201
 
 
@@ -293,9 +291,9 @@ def update_user(id: str, body: UserPatch):  # noqa: A002
     return jsonify(user_json(clients.update_user(id, **changes).user))
 
 
-@api.operation("DELETE", "/api/v1/users/{id}", "Deactivate a user (admin)", response=UserOut, errors=(403, 409))
+@api.operation("DELETE", "/api/v1/users/{id}", "Deactivate a user (admin)", response=UserOut,
+               errors=(403, 409), permission="manage_users")
 def deactivate_user(id: str):  # noqa: A002
-    require("manage_users")
     return jsonify(user_json(clients.deactivate_user(id).user))
 
 
@@ -307,24 +305,22 @@ def list_groups():
 
 
 @api.operation("POST", "/api/v1/groups", "Create a group (admin)", body=GroupIn, response=GroupOut, status=201,
-               errors=(403,))
+               errors=(403,), permission="manage_users")
 def create_group(body: GroupIn):
-    require("manage_users")
     x = clients.create_group(body.name).group
     return jsonify({"id": x.id, "name": x.name, "user_count": 0}), 201
 
 
 @api.operation("PATCH", "/api/v1/groups/{id}", "Rename a group (admin)", body=GroupIn, response=GroupOut,
-               errors=(403,))
+               errors=(403,), permission="manage_users")
 def update_group(id: str, body: GroupIn):  # noqa: A002
-    require("manage_users")
     x = clients.update_group(id, body.name).group
     return jsonify({"id": x.id, "name": x.name, "user_count": x.user_count})
 
 
-@api.operation("DELETE", "/api/v1/groups/{id}", "Delete an empty group (admin)", status=204, errors=(403, 409))
+@api.operation("DELETE", "/api/v1/groups/{id}", "Delete an empty group (admin)", status=204,
+               errors=(403, 409), permission="manage_users")
 def delete_group(id: str):  # noqa: A002
-    require("manage_users")
     clients.delete_group(id)
     return "", 204
 
@@ -335,22 +331,20 @@ def list_roles():
 
 
 @api.operation("POST", "/api/v1/roles", "Create a role (admin)", body=RoleIn, response=RoleOut, status=201,
-               errors=(403,))
+               errors=(403,), permission="manage_roles")
 def create_role(body: RoleIn):
-    require("manage_roles")
     return jsonify(role_json(clients.create_role(body.name, body.permissions.model_dump()).role)), 201
 
 
 @api.operation("PATCH", "/api/v1/roles/{id}", "Rename a role or change its permissions (admin)", body=RolePatch,
-               response=RoleOut, errors=(403, 409))
+               response=RoleOut, errors=(403, 409), permission="manage_roles")
 def update_role(id: str, body: RolePatch):  # noqa: A002
-    require("manage_roles")
     perms = body.permissions.model_dump() if body.permissions is not None else None
     return jsonify(role_json(clients.update_role(id, body.name, perms).role))
 
 
-@api.operation("DELETE", "/api/v1/roles/{id}", "Delete a role no user has (admin)", status=204, errors=(403, 409))
+@api.operation("DELETE", "/api/v1/roles/{id}", "Delete a role no user has (admin)", status=204,
+               errors=(403, 409), permission="manage_roles")
 def delete_role(id: str):  # noqa: A002
-    require("manage_roles")
     clients.delete_role(id)
     return "", 204
