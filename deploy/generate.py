@@ -37,11 +37,16 @@ KEYS_DIR = "/var/lib/crm/keys"        # compose: written by the keygen one-shot
 K8S_KEYS_DIR = "/etc/crm/keys"        # kubernetes: the crm-public-keys ConfigMap mounted read-only
 DB_PASSWORD = "crm-dev-only"          # compose only: every service database's password
 
-# The platform's health HTTP server binds 127.0.0.1 (crm_platform.runtime._health_server), so the
-# kubelet cannot reach it on the pod IP: non-gRPC processes are probed from inside the container
-# (`python deploy/probe.py http ...`, an exec probe). Set this to True once that server can bind
-# the pod address; the manifests then use native httpGet probes.
-HEALTH_HTTP_REACHABLE = False
+
+
+def health_bindable(services: list[Service]) -> bool:
+    """Can the health HTTP server listen on the pod address (the platform declares HEALTH_HOST)?
+
+    Without that setting it binds 127.0.0.1, which the kubelet cannot reach: non-gRPC processes are
+    then probed from inside the container (`python deploy/probe.py http ...`, an exec probe) instead
+    of with native httpGet probes.
+    """
+    return any(s.env == "HEALTH_HOST" for svc in services for s in svc.settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,6 +182,8 @@ def shared_config(services: list[Service], sims: list[Simulator]) -> dict[str, t
     if click:
         cfg["CLICK_PAY_URL"] = (f"http://localhost:{click.port}/services/pay", "https://my.click.uz/services/pay")
         cfg["CLICK_API_URL"] = (f"http://{click.name}:{click.port}/v2/merchant", "https://api.click.uz/v2/merchant")
+    if health_bindable(services):
+        cfg["HEALTH_HOST"] = ("0.0.0.0", "0.0.0.0")
     for svc in services:
         if "api" in svc.roles:
             addr = f"{svc.process('api')}:{GRPC_PORT}"
@@ -450,7 +457,7 @@ def workload(name: str, svc: str, role: str, command: list[str], env: list[dict]
     ]
 
 
-def k8s_service_process(svc: Service, role: str) -> list[dict]:
+def k8s_service_process(svc: Service, role: str, http_probes: bool) -> list[dict]:
     up = svc.name.upper()
     env = [{"name": f"{up}_GRPC_BIND", "value": f"0.0.0.0:{GRPC_PORT}"},
            {"name": f"{up}_HEALTH_PORT", "value": str(HEALTH_PORT)},
@@ -463,7 +470,7 @@ def k8s_service_process(svc: Service, role: str) -> list[dict]:
         ports.insert(0, {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"})
         probes = _probes("grpc", GRPC_PORT)
     else:
-        probes = _probes("http" if HEALTH_HTTP_REACHABLE else "exec", HEALTH_PORT)
+        probes = _probes("http" if http_probes else "exec", HEALTH_PORT)
     return workload(svc.process(role), svc.name, role, ["python", "-m", svc.module, role], env, ports, probes,
                     role if role in SIZES else "other")
 
@@ -568,7 +575,7 @@ def render(root: pathlib.Path = ROOT) -> dict[str, str]:
     for svc in services:
         for role in svc.roles:
             path = f"{svc.name}/{role}.yaml"
-            files[f"deploy/base/{path}"] = documents(k8s_service_process(svc, role))
+            files[f"deploy/base/{path}"] = documents(k8s_service_process(svc, role, health_bindable(services)))
             resources.append(path)
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                      "labels": [{"pairs": {"app.kubernetes.io/managed-by": "kustomize"}}],

@@ -196,6 +196,10 @@ def test_compose_gives_every_process_its_required_settings(compose_config):
 
 # --- kubernetes -----------------------------------------------------------------------------------
 
+def config_of(resources: list[dict]) -> dict:
+    return next(r for r in resources if r["kind"] == "ConfigMap" and r["metadata"]["name"] == "crm-config")["data"]
+
+
 def _by_kind(resources: list[dict], kind: str) -> dict[str, dict]:
     return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
 
@@ -236,8 +240,11 @@ def test_kubernetes_pods_are_locked_down_probed_and_sized(k8s):
                     assert p["grpc"]["port"] == gen.GRPC_PORT, (name, probe)
                 elif role == "gateway":
                     assert p["httpGet"]["port"] == "http", (name, probe)
-                else:
-                    assert "httpGet" in p or p["exec"]["command"][:3] == ["python", "/app/deploy/probe.py", "http"]
+                elif gen.health_bindable(gen.discover_services()):
+                    assert p["httpGet"]["port"] == "http", (name, probe)
+                    assert config_of(resources)["HEALTH_HOST"] == "0.0.0.0"
+                else:  # the health port listens on 127.0.0.1 only: probed from inside the container
+                    assert p["exec"]["command"][:3] == ["python", "/app/deploy/probe.py", "http"], (name, probe)
         for name, hpa in _by_kind(resources, "HorizontalPodAutoscaler").items():
             if name.endswith("-consumer"):
                 assert hpa["spec"]["maxReplicas"] <= gen.PARTITIONS, "consumers beyond the partitions idle"
