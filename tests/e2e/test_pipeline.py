@@ -79,6 +79,47 @@ def test_default_funnels_are_created_from_the_company_created_event(api, system)
     assert {f["id"] for f in a["api"].get("/api/v1/funnels").json()["items"]} >= created
 
 
+def _log_has(system, name: str, *needles: str) -> bool:
+    path = system.log_dir / f"{name}.log"
+    return any(all(n in line for n in needles) for line in path.read_text(errors="replace").splitlines())
+
+
+def test_a_redelivered_company_created_event_seeds_only_once(api, system):
+    import json
+    import uuid
+
+    from kafka import KafkaProducer
+
+    from crm.identity.events.v1 import identity_events_pb2 as identity_ev
+    from tests.support.infra import wait_for
+
+    bootstrap = system.env["KAFKA_BOOTSTRAP_SERVERS"]
+    a = sign_up(api)
+    cid = a["company"]["id"]
+    record, created = collect(bootstrap, "crm.identity.company.v1", identity_ev.CompanyCreated,
+                              lambda m: m.metadata.company_id == cid)[0]
+    wait_for(lambda: _log_has(system, "pipeline", "event applied", created.metadata.event_id), 30,
+             message="CompanyCreated applied")
+    again = identity_ev.CompanyCreated()
+    again.CopyFrom(created)
+    again.metadata.event_id = str(uuid.uuid4())  # the same fact under another event id: the state guard holds
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    for value, event_id in ((record.value, created.metadata.event_id), (again.SerializeToString(),
+                                                                         again.metadata.event_id)):
+        headers = [(k, event_id.encode() if k == "event_id" else v) for k, v in record.headers]
+        producer.send(record.topic, key=record.key, value=value, headers=headers).get(timeout=10)
+    producer.close()
+    wait_for(lambda: _log_has(system, "pipeline", "event duplicate", created.metadata.event_id), 30,
+             message="the redelivered event skipped")
+    wait_for(lambda: _log_has(system, "pipeline", "event applied", again.metadata.event_id), 30,
+             message="the re-published fact handled")
+    funnels = a["api"].get("/api/v1/funnels").json()["items"]
+    assert sorted(f["entity"] for f in funnels) == ["client", "deal"]
+    lines = (system.log_dir / "pipeline.log").read_text().splitlines()
+    seeded = [json.loads(x) for x in lines if "default funnels created" in x and cid in x]
+    assert len(seeded) == 1
+
+
 def test_admin_saves_the_edited_funnel_as_a_whole(api, system):
     a = sign_up(api)
     funnel = _funnel(a)
@@ -107,10 +148,11 @@ def test_admin_saves_the_edited_funnel_as_a_whole(api, system):
     assert a["api"].get(f"/api/v1/funnels/{funnel['id']}").json() == saved
     assert a["api"].get(f"/api/v1/stages/{lost['id']}/rules").status_code == 404
     changed = collect(system.env["KAFKA_BOOTSTRAP_SERVERS"], "crm.pipeline.funnel.v1", ev.FunnelChanged,
-                      lambda m: m.funnel.id == funnel["id"])
-    msg = changed[0][1]
-    assert msg.funnel.version == 2
-    assert [(r.stage_id, r.move_to_stage_id) for r in msg.removed] == [(lost["id"], first["id"])]
+                      lambda m: m.funnel_id == funnel["id"])
+    record, msg = changed[0]
+    assert record.key.decode() == funnel["id"]
+    assert (msg.funnel_id, msg.entity, msg.version, msg.funnel.version) == (funnel["id"], "deal", 2, 2)
+    assert [(r.stage_id, r.target_stage_id) for r in msg.removed_stages] == [(lost["id"], first["id"])]
     assert msg.metadata.actor_id == a["user"]["id"]
 
 
@@ -166,6 +208,13 @@ def test_bad_funnel_edits_are_422_with_every_field_and_change_nothing(api):
     codes = _field_codes(attempt(long_name_and_bad_color))
     assert codes == {("groups.1.stages.0.name", "too_long"), ("groups.1.stages.1.color", "invalid_color")}
     assert ("groups", "invalid_groups") in _field_codes(attempt(lambda b: b["groups"].pop()))
+    resp = attempt(lambda b: b["groups"].reverse())  # the groups cannot be reordered
+    assert _field_codes(resp) == {("groups", "invalid_groups")}
+    assert "unprocessed, in_progress, failed, successful" in resp.json()["error"]["details"]["fields"][0]["message"]
+    assert _field_codes(attempt(lambda b: b["groups"][0]["stages"][0].update(name="   "))) == \
+        {("groups.0.stages.0.name", "required")}
+    assert _field_codes(attempt(lambda b: b["groups"][0]["stages"][0].update(name=""))) == \
+        {("groups.0.stages.0.name", "required")}
     assert ("groups.3.key", "invalid_choice") in _field_codes(
         attempt(lambda b: b["groups"][3].update(key="archive")))
     assert ("groups.2.stages", "group_empty") in _field_codes(
@@ -185,6 +234,12 @@ def test_bad_funnel_edits_are_422_with_every_field_and_change_nothing(api):
     assert ("removed.0.move_to_stage_id", "invalid_move_target") in _field_codes(resp)
     resp = attempt(lambda b: b["groups"][0]["stages"].append({"id": "nope", "name": "X", "color": "#000000"}))
     assert ("groups.0.stages.1.id", "unknown_reference") in _field_codes(resp)
+    client_stage = _funnel(a, "client")["groups"][1]["stages"][0]  # a stage of the other funnel cannot move in
+    resp = attempt(lambda b: b["groups"][1]["stages"].append({k: client_stage[k] for k in ("id", "name", "color")}))
+    assert _field_codes(resp) == {("groups.1.stages.2.id", "unknown_reference")}
+    twice = funnel["groups"][1]["stages"][0]
+    resp = attempt(lambda b: b["groups"][2]["stages"].append({k: twice[k] for k in ("id", "name", "color")}))
+    assert _field_codes(resp) == {("groups.2.stages.1.id", "duplicate")}
     assert a["api"].get(url).json() == funnel
     bad_json = a["api"].request("PUT", url, data="{", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and bad_json.json()["error"]["code"] == "invalid_json"
@@ -292,9 +347,9 @@ def test_stage_rules_name_required_one_time_and_automatic_fields(api, system):
     assert _field_codes(bad) == {("required.0", "unknown_field"), ("required.1", "auto_field"),
                                  ("autodate.0", "wrong_field_type"), ("autonumber.0", "unknown_field")}
     assert admin.get(url).json() == expected
-    event = collect(system.env["KAFKA_BOOTSTRAP_SERVERS"], "crm.pipeline.funnel.v1", ev.StageRulesChanged,
-                    lambda m: m.rules.stage_id == stage_id)
-    assert list(event[0][1].rules.autodate) == ["signed_on"] and event[0][1].funnel_id == funnel["id"]
+    event = collect(system.env["KAFKA_BOOTSTRAP_SERVERS"], "crm.pipeline.funnel.v1", ev.FieldsChanged,
+                    lambda m: m.metadata.company_id == a["company"]["id"] and m.entity == "deal")
+    assert event[0][0].key.decode() == "deal"
     # deleting a field takes it out of every rule
     contract = next(f for f in admin.get("/api/v1/fields?entity=deal").json()["items"] if f["key"] == "contract")
     assert admin.delete(f"/api/v1/fields/{contract['id']}").status_code == 204

@@ -107,8 +107,8 @@ FIELD_ERRORS: dict[str, dict[str, str]] = {
     "phone_invalid": {"en": "This is not a valid {country} number (e.g. {example}).",
                       "ru": "Это некорректный номер для страны {country} (например, {example})."},
     # pipeline
-    "invalid_groups": {"en": "List each of the four groups once: {groups}.",
-                       "ru": "Укажите каждую из четырёх групп ровно один раз: {groups}."},
+    "invalid_groups": {"en": "The four groups are fixed: list each once, in this order: {groups}.",
+                       "ru": "Четыре группы неизменны: укажите каждую один раз в таком порядке: {groups}."},
     "group_empty": {"en": "Each group needs at least one stage.", "ru": "В каждой группе должен быть хотя бы один этап."},
     "invalid_color": {"en": "Enter a color as #RRGGBB.", "ru": "Укажите цвет в формате #RRGGBB."},
     "duplicate": {"en": "This value is repeated.", "ru": "Это значение повторяется."},

@@ -56,8 +56,9 @@ def test_a_stage_may_change_group():
 
 
 @pytest.mark.parametrize("keys", [list(model.GROUPS)[:3], list(model.GROUPS) + ["unprocessed"],
-                                  ["unprocessed", "in_progress", "failed", "archive"]])
-def test_the_four_groups_are_fixed(keys):
+                                  ["unprocessed", "in_progress", "failed", "archive"],
+                                  ["unprocessed", "in_progress", "successful", "failed"]])
+def test_the_four_groups_are_fixed_not_removed_added_renamed_or_reordered(keys):
     with pytest.raises(FieldErrors) as exc:
         model.plan_funnel_edit(_current(), [(k, []) for k in keys], [])
     assert _codes(exc) == {("groups", "invalid_groups")}

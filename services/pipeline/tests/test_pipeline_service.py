@@ -22,7 +22,7 @@ from crm_platform.rpc import GrpcServer
 from crm_pipeline.__main__ import MIGRATIONS
 from crm_pipeline.adapters.orm import OUTBOX, PROCESSED_EVENTS, Funnel, Stage
 from crm_pipeline.entrypoints.consumer import subscriptions
-from crm_pipeline.entrypoints.grpc_server import FieldService, FunnelService
+from crm_pipeline.entrypoints.grpc_server import PipelineService as PipelineServicer
 from crm_pipeline.service_layer.services import PipelineService
 
 ADMIN = ("admin",)
@@ -34,12 +34,12 @@ def server(database_url, keys):
     db.migrate(MIGRATIONS)
     svc = PipelineService(db)
     srv = GrpcServer("127.0.0.1:0", TokenVerifier(read_key(keys["access_public"])))
-    srv.add(pb_grpc.add_FunnelServiceServicer_to_server, FunnelService(svc), "crm.pipeline.v1.FunnelService")
-    srv.add(pb_grpc.add_FieldServiceServicer_to_server, FieldService(svc), "crm.pipeline.v1.FieldService")
+    srv.add(pb_grpc.add_PipelineServiceServicer_to_server, PipelineServicer(svc), "crm.pipeline.v1.PipelineService")
     port = srv.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     signer = TokenSigner(read_key(keys["access_private"]))
-    yield {"funnels": pb_grpc.FunnelServiceStub(channel), "fields": pb_grpc.FieldServiceStub(channel), "svc": svc,
+    stub = pb_grpc.PipelineServiceStub(channel)
+    yield {"funnels": stub, "fields": stub, "svc": svc,
            "db": db, "signer": signer}
     channel.close()
     srv.stop(1)
@@ -76,15 +76,54 @@ def test_funnels_are_seeded_on_first_read_and_served_in_group_order(server):
     cid = str(uuid.uuid4())
     md = _md(server, cid)
     funnels = server["funnels"].ListFunnels(pb.ListFunnelsRequest(), metadata=md).funnels
-    assert [f.entity for f in funnels] == [pb.ENTITY_DEAL, pb.ENTITY_CLIENT]
+    assert [f.entity for f in funnels] == ["deal", "client"]
     assert all([g.key for g in f.groups] == ["unprocessed", "in_progress", "failed", "successful"] for f in funnels)
-    again = server["funnels"].ListFunnels(pb.ListFunnelsRequest(entity=pb.ENTITY_CLIENT), metadata=md).funnels
+    again = server["funnels"].ListFunnels(pb.ListFunnelsRequest(entity="client"), metadata=md).funnels
     assert [f.id for f in again] == [funnels[1].id]
     assert _company_funnels(server, cid) == 2
+
+
+def test_stage_context_carries_the_stage_its_entitys_fields_and_rules(server):
+    cid = str(uuid.uuid4())
+    md = _md(server, cid)
+    funnels = server["funnels"].ListFunnels(pb.ListFunnelsRequest(), metadata=md).funnels
+    for entity, key, ftype in (("deal", "signed_on", "autodate"), ("deal", "source", "select"),
+                               ("client", "inn", "text")):
+        server["fields"].CreateField(pb.CreateFieldRequest(entity=entity, key=key, name=key, type=ftype,
+                                                           options=["Web"] if ftype == "select" else []), metadata=md)
     stage = funnels[0].groups[1].stages[0]
-    got = server["funnels"].GetStage(pb.GetStageRequest(id=stage.id), metadata=md)
-    assert got.funnel_id == funnels[0].id and got.entity == pb.ENTITY_DEAL and got.stage.group_key == "in_progress"
-    assert list(got.rules.required) == [] and got.rules.stage_id == stage.id
+    server["funnels"].UpdateStageRules(pb.UpdateStageRulesRequest(rules=pb.StageRules(
+        stage_id=stage.id, required=["amount", "source"], autodate=["signed_on"])), metadata=md)
+    got = server["funnels"].GetStageContext(pb.GetStageContextRequest(stage_id=stage.id), metadata=md)
+    assert (got.stage.id, got.stage.funnel_id, got.stage.group_key, got.stage.name) == \
+        (stage.id, funnels[0].id, "in_progress", stage.name)
+    assert got.entity == "deal" and got.funnel_version == 1
+    assert [(f.key, f.type, list(f.options)) for f in got.fields] == [("signed_on", "autodate", []),
+                                                                       ("source", "select", ["Web"])]
+    assert list(got.rules.required) == ["amount", "source"] and list(got.rules.autodate) == ["signed_on"]
+    code, body = _error(lambda: server["funnels"].GetStageContext(pb.GetStageContextRequest(stage_id="nope"),
+                                                                    metadata=md))
+    assert code == grpc.StatusCode.NOT_FOUND and body["code"] == "stage_not_found"
+    with server["db"].session() as s:  # every field and rule change tells records' caches, keyed by entity
+        changed = s.execute(select(OUTBOX.c.topic, OUTBOX.c.aggregate_id).where(
+            OUTBOX.c.event_type == "crm.pipeline.events.v1.FieldsChanged", OUTBOX.c.company_id == cid)
+            .order_by(OUTBOX.c.id)).all()
+    assert [tuple(r) for r in changed] == [("crm.pipeline.funnel.v1", e) for e in ("deal", "deal", "client", "deal")]
+
+
+def test_the_default_stage_is_the_first_unprocessed_stage_and_follows_edits(server):
+    md = _md(server, str(uuid.uuid4()))
+    first = server["funnels"].GetDefaultStage(pb.GetDefaultStageRequest(entity="client"), metadata=md).stage
+    funnel = server["funnels"].ListFunnels(pb.ListFunnelsRequest(entity="client"), metadata=md).funnels[0]
+    assert first.id == funnel.groups[0].stages[0].id and first.group_key == "unprocessed"
+    req = _edit_request(funnel)
+    req.groups[0].stages.insert(0, pb.StageInput(name="Inbox", color="#000000"))
+    server["funnels"].UpdateFunnel(req, metadata=md)
+    now = server["funnels"].GetDefaultStage(pb.GetDefaultStageRequest(entity="client"), metadata=md).stage
+    assert now.name == "Inbox" and now.position == 0 and now.funnel_id == funnel.id
+    code, body = _error(lambda: server["funnels"].GetDefaultStage(pb.GetDefaultStageRequest(entity="lead"),
+                                                                    metadata=md))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_calls_need_a_token_and_writes_need_manage_funnels(server):
@@ -95,7 +134,7 @@ def test_calls_need_a_token_and_writes_need_manage_funnels(server):
     funnel = server["funnels"].ListFunnels(pb.ListFunnelsRequest(), metadata=reader).funnels[0]
     for call in (lambda: server["funnels"].UpdateFunnel(_edit_request(funnel), metadata=reader),
                  lambda: server["fields"].CreateField(pb.CreateFieldRequest(
-                     entity=pb.ENTITY_DEAL, key="k", name="K", type="text"), metadata=reader)):
+                     entity="deal", key="k", name="K", type="text"), metadata=reader)):
         code, body = _error(call)
         assert code == grpc.StatusCode.PERMISSION_DENIED and body["details"]["permission"] == "manage_funnels"
     editor = _md(server, cid, permissions=("manage_funnels",))
@@ -105,13 +144,14 @@ def test_calls_need_a_token_and_writes_need_manage_funnels(server):
 def test_another_companys_funnel_stage_and_field_are_not_found(server):
     a, b = _md(server, str(uuid.uuid4())), _md(server, str(uuid.uuid4()))
     funnel = server["funnels"].ListFunnels(pb.ListFunnelsRequest(), metadata=a).funnels[0]
-    field = server["fields"].CreateField(pb.CreateFieldRequest(entity=pb.ENTITY_DEAL, key="k", name="K",
+    field = server["fields"].CreateField(pb.CreateFieldRequest(entity="deal", key="k", name="K",
                                                                type="text"), metadata=a).field
     stage_id = funnel.groups[0].stages[0].id
     for call, code_name in (
             (lambda: server["funnels"].GetFunnel(pb.GetFunnelRequest(id=funnel.id), metadata=b), "funnel_not_found"),
             (lambda: server["funnels"].UpdateFunnel(_edit_request(funnel), metadata=b), "funnel_not_found"),
-            (lambda: server["funnels"].GetStage(pb.GetStageRequest(id=stage_id), metadata=b), "stage_not_found"),
+            (lambda: server["funnels"].GetStageContext(pb.GetStageContextRequest(stage_id=stage_id), metadata=b),
+             "stage_not_found"),
             (lambda: server["funnels"].UpdateStageRules(pb.UpdateStageRulesRequest(
                 rules=pb.StageRules(stage_id=stage_id)), metadata=b), "stage_not_found"),
             (lambda: server["fields"].DeleteField(pb.DeleteFieldRequest(id=field.id), metadata=b), "field_not_found")):
@@ -162,7 +202,8 @@ def test_removed_stages_remember_where_their_records_went(server):
     with server["db"].session(company_id=cid) as s:
         moved = dict(s.execute(select(Stage.id, Stage.moved_to_stage_id).where(Stage.removed_at.is_not(None))).all())
     assert moved == {offer.id: funnel.groups[0].stages[0].id, contacted.id: funnel.groups[0].stages[0].id}
-    code, _ = _error(lambda: server["funnels"].GetStage(pb.GetStageRequest(id=offer.id), metadata=md))
+    code, _ = _error(lambda: server["funnels"].GetStageContext(pb.GetStageContextRequest(stage_id=offer.id),
+                                                               metadata=md))
     assert code == grpc.StatusCode.NOT_FOUND
 
 

@@ -144,7 +144,7 @@ class FieldPatch(Schema):
 
 # ---- proto -> JSON -------------------------------------------------------------------------
 def funnel_json(f) -> dict:
-    return {"id": f.id, "name": f.name, "entity": clients.ENTITY_NAMES[f.entity], "version": f.version,
+    return {"id": f.id, "name": f.name, "entity": f.entity, "version": f.version,
             "updated_at": f.updated_at,
             "groups": [{"key": g.key, "stages": [{"id": s.id, "name": s.name, "color": s.color,
                                                   "position": s.position} for s in g.stages]} for g in f.groups]}
@@ -156,7 +156,7 @@ def rules_json(r) -> dict:
 
 
 def field_json(f) -> dict:
-    return {"id": f.id, "entity": clients.ENTITY_NAMES[f.entity], "key": f.key, "name": f.name, "type": f.type,
+    return {"id": f.id, "entity": f.entity, "key": f.key, "name": f.name, "type": f.type,
             "options": list(f.options), "position": f.position, "created_at": f.created_at}
 
 

@@ -10,7 +10,7 @@ from crm_platform.runtime import GrpcComponent, LoopComponent, run
 from crm_pipeline.adapters.orm import OUTBOX, PLATFORM
 from crm_pipeline.config import PipelineSettings
 from crm_pipeline.entrypoints.consumer import make_consumer
-from crm_pipeline.entrypoints.grpc_server import FieldService, FunnelService
+from crm_pipeline.entrypoints.grpc_server import PipelineService as PipelineServicer
 from crm_pipeline.service_layer.services import TOPICS, PipelineService
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
@@ -21,8 +21,7 @@ def api(settings: PipelineSettings, db):
     svc = PipelineService(db)
     server = GrpcServer(settings.grpc_bind, settings.verifier(), readiness=db.ping, max_workers=settings.grpc_workers,
                         idempotency=IdempotencyStore(db, PLATFORM["idempotency_keys"]))
-    server.add(pb_grpc.add_FunnelServiceServicer_to_server, FunnelService(svc), "crm.pipeline.v1.FunnelService")
-    server.add(pb_grpc.add_FieldServiceServicer_to_server, FieldService(svc), "crm.pipeline.v1.FieldService")
+    server.add(pb_grpc.add_PipelineServiceServicer_to_server, PipelineServicer(svc), "crm.pipeline.v1.PipelineService")
     return [GrpcComponent(server, db)]
 
 

@@ -7,9 +7,6 @@ import datetime
 from crm.pipeline.v1 import pipeline_service_pb2 as pb
 from crm_pipeline.domain import model
 
-ENTITY_TO_PB = {"deal": pb.ENTITY_DEAL, "client": pb.ENTITY_CLIENT}
-PB_TO_ENTITY = {v: k for k, v in ENTITY_TO_PB.items()}
-
 
 def ts(value) -> str:
     """RFC 3339 UTC text of a datetime ('' for None); SQLite hands back naive UTC datetimes."""
@@ -21,7 +18,8 @@ def ts(value) -> str:
 
 
 def stage_pb(s) -> pb.Stage:
-    return pb.Stage(id=s.id, name=s.name, color=s.color, position=s.position, group_key=s.group_key)
+    return pb.Stage(id=s.id, name=s.name, color=s.color, position=s.position, group_key=s.group_key,
+                    funnel_id=s.funnel_id)
 
 
 def funnel_pb(funnel, stages) -> pb.Funnel:
@@ -31,8 +29,8 @@ def funnel_pb(funnel, stages) -> pb.Funnel:
         by_group.setdefault(s.group_key, []).append(s)
     groups = [pb.StageGroup(key=k, stages=[stage_pb(s) for s in sorted(by_group[k], key=lambda x: x.position)])
               for k in model.GROUPS]
-    return pb.Funnel(id=funnel.id, name=funnel.name, entity=ENTITY_TO_PB[funnel.entity], groups=groups,
-                     version=funnel.version, updated_at=ts(funnel.updated_at))
+    return pb.Funnel(id=funnel.id, name=funnel.name, entity=funnel.entity, groups=groups, version=funnel.version,
+                     updated_at=ts(funnel.updated_at))
 
 
 def rules_pb(stage_id: str, rules: dict) -> pb.StageRules:
@@ -40,5 +38,5 @@ def rules_pb(stage_id: str, rules: dict) -> pb.StageRules:
 
 
 def field_pb(f) -> pb.FieldDefinition:
-    return pb.FieldDefinition(id=f.id, entity=ENTITY_TO_PB[f.entity], key=f.key, name=f.name, type=f.type,
+    return pb.FieldDefinition(id=f.id, entity=f.entity, key=f.key, name=f.name, type=f.type,
                               options=list(f.options or []), position=f.position, created_at=ts(f.created_at))

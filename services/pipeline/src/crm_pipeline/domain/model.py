@@ -115,14 +115,13 @@ def plan_funnel_edit(current: list[StageState], groups: list[tuple[str, list[Sta
                      removed: list[tuple[str, str]]) -> FunnelPlan:
     """Check a whole-funnel edit (F9) against the stored stages; raise FieldErrors listing every problem.
 
-    The four groups must each appear once and keep at least one stage (a record always has a stage
+    The four groups must appear once each, in their fixed order, and keep at least one stage (a record always has a stage
     of every group to go to). Every stored stage left out must be named in `removed` with a stage
     that remains, so the records in it have a place to go.
     """
     errors = FieldCollector()
     known = {s.id: s for s in current}
-    keys = [k for k, _ in groups]
-    if sorted(keys) != sorted(GROUPS):
+    if tuple(k for k, _ in groups) != GROUPS:  # the groups are fixed: not renamed, removed, added or reordered
         errors.add("groups", "invalid_groups", groups=", ".join(GROUPS))
         errors.raise_if_any()
     plan = FunnelPlan()

@@ -1,31 +1,22 @@
-"""gRPC servicers of pipeline: proto in, use case, proto out. No rules here."""
+"""gRPC servicer of pipeline: proto in, use case, proto out. No rules here."""
 
 from __future__ import annotations
 
 from crm.pipeline.v1 import pipeline_service_pb2 as pb
 from crm.pipeline.v1 import pipeline_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
-from crm_pipeline.adapters.messages import ENTITY_TO_PB, PB_TO_ENTITY, field_pb, funnel_pb, rules_pb, stage_pb
+from crm_pipeline.adapters.messages import field_pb, funnel_pb, rules_pb, stage_pb
 from crm_pipeline.domain import model
 
-RULE_KINDS = model.RULE_KINDS
 
-
-def _entity(value: int) -> str:
-    """Entity name of an enum value; unknown numbers become an invalid name the use case rejects."""
-    if value == pb.ENTITY_UNSPECIFIED:
-        return ""
-    return PB_TO_ENTITY.get(value, f"#{value}")
-
-
-class FunnelService(pb_grpc.FunnelServiceServicer):
-    """Funnels, stages, stage rules and the palette of the caller's company."""
+class PipelineService(pb_grpc.PipelineServiceServicer):
+    """Funnels, stages, stage rules, the palette and custom fields of the caller's company."""
 
     def __init__(self, service):
         self.svc = service
 
     def ListFunnels(self, request, context):
-        funnels = self.svc.list_funnels(current_principal(), _entity(request.entity))
+        funnels = self.svc.list_funnels(current_principal(), request.entity)
         return pb.ListFunnelsResponse(funnels=[funnel_pb(f, stages) for f, stages in funnels])
 
     def GetFunnel(self, request, context):
@@ -39,10 +30,15 @@ class FunnelService(pb_grpc.FunnelServiceServicer):
                                                 name=request.name if request.HasField("name") else None)
         return pb.UpdateFunnelResponse(funnel=funnel_pb(funnel, stages))
 
-    def GetStage(self, request, context):
-        stage, funnel = self.svc.get_stage(current_principal(), request.id)
-        return pb.GetStageResponse(stage=stage_pb(stage), funnel_id=funnel.id, entity=ENTITY_TO_PB[funnel.entity],
-                                   rules=rules_pb(stage.id, {**model.empty_rules(), **(stage.rules or {})}))
+    def GetStageContext(self, request, context):
+        stage, funnel, fields = self.svc.stage_context(current_principal(), request.stage_id)
+        return pb.GetStageContextResponse(stage=stage_pb(stage), entity=funnel.entity,
+                                          fields=[field_pb(f) for f in fields],
+                                          rules=rules_pb(stage.id, {**model.empty_rules(), **(stage.rules or {})}),
+                                          funnel_version=funnel.version)
+
+    def GetDefaultStage(self, request, context):
+        return pb.GetDefaultStageResponse(stage=stage_pb(self.svc.default_stage(current_principal(), request.entity)))
 
     def GetStageRules(self, request, context):
         return pb.GetStageRulesResponse(rules=rules_pb(request.stage_id,
@@ -51,26 +47,19 @@ class FunnelService(pb_grpc.FunnelServiceServicer):
     def UpdateStageRules(self, request, context):
         r = request.rules
         rules = self.svc.update_rules(current_principal(), r.stage_id,
-                                      {k: list(getattr(r, k)) for k in RULE_KINDS})
+                                      {k: list(getattr(r, k)) for k in model.RULE_KINDS})
         return pb.UpdateStageRulesResponse(rules=rules_pb(r.stage_id, rules))
 
     def GetPalette(self, request, context):
         return pb.GetPaletteResponse(colors=self.svc.palette())
 
-
-class FieldService(pb_grpc.FieldServiceServicer):
-    """Custom field definitions of deals and clients."""
-
-    def __init__(self, service):
-        self.svc = service
-
     def ListFields(self, request, context):
         return pb.ListFieldsResponse(fields=[field_pb(f) for f in
-                                             self.svc.list_fields(current_principal(), _entity(request.entity))])
+                                             self.svc.list_fields(current_principal(), request.entity)])
 
     def CreateField(self, request, context):
-        f = self.svc.create_field(current_principal(), entity=_entity(request.entity), key=request.key,
-                                  name=request.name, field_type=request.type, options=list(request.options))
+        f = self.svc.create_field(current_principal(), entity=request.entity, key=request.key, name=request.name,
+                                  field_type=request.type, options=list(request.options))
         return pb.CreateFieldResponse(field=field_pb(f))
 
     def UpdateField(self, request, context):

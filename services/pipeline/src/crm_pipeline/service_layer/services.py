@@ -14,13 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.pipeline.events.v1 import pipeline_events_pb2 as ev
-from crm.pipeline.v1 import pipeline_service_pb2 as pb
 from crm_platform.context import Principal
 from crm_platform.db import Database, utcnow
 from crm_platform.errors import (Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound,
                                  PermissionDenied)
 from crm_platform.outbox import add_event
-from crm_pipeline.adapters.messages import field_pb, funnel_pb, rules_pb
+from crm_pipeline.adapters.messages import field_pb, funnel_pb
 from crm_pipeline.adapters.orm import OUTBOX, CompanySetup, FieldDefinition, Funnel, Stage
 from crm_pipeline.domain import model
 
@@ -183,16 +182,38 @@ class PipelineService:
             funnel.updated_at = now
             s.flush()
             self._publish(s, FUNNEL_TOPIC, "funnel", funnel.id, ev.FunnelChanged(
-                funnel=funnel_pb(funnel, live),
-                removed=[pb.StageRemoval(stage_id=k, move_to_stage_id=v) for k, v in plan.removed.items()]),
+                funnel_id=funnel.id, entity=funnel.entity, version=funnel.version, funnel=funnel_pb(funnel, live),
+                removed_stages=[ev.RemovedStage(stage_id=k, target_stage_id=v) for k, v in plan.removed.items()]),
                 principal.company_id, principal.user_id)
             return funnel, live
 
     # ---- stages and rules (F10-F12) ---------------------------------------------------------
-    def get_stage(self, principal: Principal, stage_id: str) -> tuple[Stage, Funnel]:
+    def stage_context(self, principal: Principal, stage_id: str) -> tuple[Stage, Funnel, list[FieldDefinition]]:
+        """A stage with its funnel and every field of the funnel's entity: what records checks a save against."""
         with self.db.session(company_id=principal.company_id) as s:
             stage = self._stage(s, stage_id)
-            return stage, self._funnel(s, stage.funnel_id)
+            funnel = self._funnel(s, stage.funnel_id)
+            fields = list(s.execute(select(FieldDefinition).where(FieldDefinition.entity == funnel.entity)
+                                    .order_by(FieldDefinition.position, FieldDefinition.id)).scalars())
+            return stage, funnel, fields
+
+    def default_stage(self, principal: Principal, entity: str) -> Stage:
+        """The first stage of the unprocessed group of the company's first funnel of `entity`."""
+        entity = self._entity(None, entity, allow_empty=False)
+        self.ensure_seeded(principal.company_id)
+        with self.db.session(company_id=principal.company_id) as s:
+            stage = s.execute(
+                select(Stage).join(Funnel, Funnel.id == Stage.funnel_id)
+                .where(Funnel.entity == entity, Stage.group_key == model.GROUPS[0], Stage.removed_at.is_(None))
+                .order_by(Funnel.created_at, Funnel.id, Stage.position, Stage.id).limit(1)).scalar_one_or_none()
+            if stage is None:
+                raise NotFound("funnel_not_found", "Funnel not found")
+            return stage
+
+    def _fields_changed(self, s: Session, entity: str, principal: Principal) -> None:
+        """Tell readers that cache fields or rules (records) that this entity's changed."""
+        self._publish(s, FUNNEL_TOPIC, "entity", entity, ev.FieldsChanged(entity=entity), principal.company_id,
+                      principal.user_id)
 
     def get_rules(self, principal: Principal, stage_id: str) -> dict:
         with self.db.session(company_id=principal.company_id) as s:
@@ -209,8 +230,7 @@ class PipelineService:
                                    .where(FieldDefinition.entity == funnel.entity)).all())
             clean = model.check_rules(funnel.entity, rules, types)
             stage.rules = clean
-            self._publish(s, FUNNEL_TOPIC, "funnel", funnel.id, ev.StageRulesChanged(
-                funnel_id=funnel.id, rules=rules_pb(stage.id, clean)), principal.company_id, principal.user_id)
+            self._fields_changed(s, funnel.entity, principal)
             return clean
 
     @staticmethod
@@ -256,6 +276,7 @@ class PipelineService:
                 raise Conflict("field_key_taken", "A field with this key exists", field="key") from exc
             self._publish(s, FIELD_TOPIC, "field", f.id, ev.FieldCreated(field=field_pb(f)), principal.company_id,
                           principal.user_id)
+            self._fields_changed(s, entity, principal)
             return f
 
     def update_field(self, principal: Principal, field_id: str, *, name: str | None = None,
@@ -273,6 +294,7 @@ class PipelineService:
                 s.flush()
                 self._publish(s, FIELD_TOPIC, "field", f.id, ev.FieldUpdated(field=field_pb(f)),
                               principal.company_id, principal.user_id)
+                self._fields_changed(s, f.entity, principal)
             return f
 
     def delete_field(self, principal: Principal, field_id: str) -> None:
@@ -286,9 +308,7 @@ class PipelineService:
                 if not any(f.key in keys for keys in rules.values()):
                     continue
                 stage.rules = {k: [x for x in keys if x != f.key] for k, keys in rules.items()}
-                self._publish(s, FUNNEL_TOPIC, "funnel", stage.funnel_id, ev.StageRulesChanged(
-                    funnel_id=stage.funnel_id, rules=rules_pb(stage.id, stage.rules)), principal.company_id,
-                    principal.user_id)
             self._publish(s, FIELD_TOPIC, "field", f.id, ev.FieldDeleted(field=field_pb(f)), principal.company_id,
                           principal.user_id)
+            self._fields_changed(s, f.entity, principal)
             s.delete(f)

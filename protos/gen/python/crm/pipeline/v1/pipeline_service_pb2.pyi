@@ -1,5 +1,4 @@
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -7,28 +6,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class Entity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    ENTITY_UNSPECIFIED: _ClassVar[Entity]
-    ENTITY_DEAL: _ClassVar[Entity]
-    ENTITY_CLIENT: _ClassVar[Entity]
-ENTITY_UNSPECIFIED: Entity
-ENTITY_DEAL: Entity
-ENTITY_CLIENT: Entity
-
 class Stage(_message.Message):
-    __slots__ = ("id", "name", "color", "position", "group_key")
+    __slots__ = ("id", "name", "color", "position", "group_key", "funnel_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     COLOR_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     GROUP_KEY_FIELD_NUMBER: _ClassVar[int]
+    FUNNEL_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     color: str
     position: int
     group_key: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., color: _Optional[str] = ..., position: _Optional[int] = ..., group_key: _Optional[str] = ...) -> None: ...
+    funnel_id: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., color: _Optional[str] = ..., position: _Optional[int] = ..., group_key: _Optional[str] = ..., funnel_id: _Optional[str] = ...) -> None: ...
 
 class StageGroup(_message.Message):
     __slots__ = ("key", "stages")
@@ -48,11 +40,11 @@ class Funnel(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
-    entity: Entity
+    entity: str
     groups: _containers.RepeatedCompositeFieldContainer[StageGroup]
     version: int
     updated_at: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., entity: _Optional[_Union[Entity, str]] = ..., groups: _Optional[_Iterable[_Union[StageGroup, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., entity: _Optional[str] = ..., groups: _Optional[_Iterable[_Union[StageGroup, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[str] = ...) -> None: ...
 
 class StageInput(_message.Message):
     __slots__ = ("id", "name", "color")
@@ -81,18 +73,18 @@ class StageRemoval(_message.Message):
     def __init__(self, stage_id: _Optional[str] = ..., move_to_stage_id: _Optional[str] = ...) -> None: ...
 
 class StageRules(_message.Message):
-    __slots__ = ("stage_id", "required", "one_time", "autodate", "autonumber")
-    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("required", "one_time", "autodate", "autonumber", "stage_id")
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
     ONE_TIME_FIELD_NUMBER: _ClassVar[int]
     AUTODATE_FIELD_NUMBER: _ClassVar[int]
     AUTONUMBER_FIELD_NUMBER: _ClassVar[int]
-    stage_id: str
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
     required: _containers.RepeatedScalarFieldContainer[str]
     one_time: _containers.RepeatedScalarFieldContainer[str]
     autodate: _containers.RepeatedScalarFieldContainer[str]
     autonumber: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, stage_id: _Optional[str] = ..., required: _Optional[_Iterable[str]] = ..., one_time: _Optional[_Iterable[str]] = ..., autodate: _Optional[_Iterable[str]] = ..., autonumber: _Optional[_Iterable[str]] = ...) -> None: ...
+    stage_id: str
+    def __init__(self, required: _Optional[_Iterable[str]] = ..., one_time: _Optional[_Iterable[str]] = ..., autodate: _Optional[_Iterable[str]] = ..., autonumber: _Optional[_Iterable[str]] = ..., stage_id: _Optional[str] = ...) -> None: ...
 
 class FieldDefinition(_message.Message):
     __slots__ = ("id", "entity", "key", "name", "type", "options", "position", "created_at")
@@ -105,20 +97,20 @@ class FieldDefinition(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
-    entity: Entity
+    entity: str
     key: str
     name: str
     type: str
     options: _containers.RepeatedScalarFieldContainer[str]
     position: int
     created_at: str
-    def __init__(self, id: _Optional[str] = ..., entity: _Optional[_Union[Entity, str]] = ..., key: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., options: _Optional[_Iterable[str]] = ..., position: _Optional[int] = ..., created_at: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., entity: _Optional[str] = ..., key: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., options: _Optional[_Iterable[str]] = ..., position: _Optional[int] = ..., created_at: _Optional[str] = ...) -> None: ...
 
 class ListFunnelsRequest(_message.Message):
     __slots__ = ("entity",)
     ENTITY_FIELD_NUMBER: _ClassVar[int]
-    entity: Entity
-    def __init__(self, entity: _Optional[_Union[Entity, str]] = ...) -> None: ...
+    entity: str
+    def __init__(self, entity: _Optional[str] = ...) -> None: ...
 
 class ListFunnelsResponse(_message.Message):
     __slots__ = ("funnels",)
@@ -158,23 +150,37 @@ class UpdateFunnelResponse(_message.Message):
     funnel: Funnel
     def __init__(self, funnel: _Optional[_Union[Funnel, _Mapping]] = ...) -> None: ...
 
-class GetStageRequest(_message.Message):
-    __slots__ = ("id",)
-    ID_FIELD_NUMBER: _ClassVar[int]
-    id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+class GetStageContextRequest(_message.Message):
+    __slots__ = ("stage_id",)
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    stage_id: str
+    def __init__(self, stage_id: _Optional[str] = ...) -> None: ...
 
-class GetStageResponse(_message.Message):
-    __slots__ = ("stage", "funnel_id", "entity", "rules")
+class GetStageContextResponse(_message.Message):
+    __slots__ = ("stage", "entity", "fields", "rules", "funnel_version")
     STAGE_FIELD_NUMBER: _ClassVar[int]
-    FUNNEL_ID_FIELD_NUMBER: _ClassVar[int]
     ENTITY_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    FUNNEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     stage: Stage
-    funnel_id: str
-    entity: Entity
+    entity: str
+    fields: _containers.RepeatedCompositeFieldContainer[FieldDefinition]
     rules: StageRules
-    def __init__(self, stage: _Optional[_Union[Stage, _Mapping]] = ..., funnel_id: _Optional[str] = ..., entity: _Optional[_Union[Entity, str]] = ..., rules: _Optional[_Union[StageRules, _Mapping]] = ...) -> None: ...
+    funnel_version: int
+    def __init__(self, stage: _Optional[_Union[Stage, _Mapping]] = ..., entity: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[FieldDefinition, _Mapping]]] = ..., rules: _Optional[_Union[StageRules, _Mapping]] = ..., funnel_version: _Optional[int] = ...) -> None: ...
+
+class GetDefaultStageRequest(_message.Message):
+    __slots__ = ("entity",)
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    def __init__(self, entity: _Optional[str] = ...) -> None: ...
+
+class GetDefaultStageResponse(_message.Message):
+    __slots__ = ("stage",)
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    stage: Stage
+    def __init__(self, stage: _Optional[_Union[Stage, _Mapping]] = ...) -> None: ...
 
 class GetStageRulesRequest(_message.Message):
     __slots__ = ("stage_id",)
@@ -213,8 +219,8 @@ class GetPaletteResponse(_message.Message):
 class ListFieldsRequest(_message.Message):
     __slots__ = ("entity",)
     ENTITY_FIELD_NUMBER: _ClassVar[int]
-    entity: Entity
-    def __init__(self, entity: _Optional[_Union[Entity, str]] = ...) -> None: ...
+    entity: str
+    def __init__(self, entity: _Optional[str] = ...) -> None: ...
 
 class ListFieldsResponse(_message.Message):
     __slots__ = ("fields",)
@@ -229,12 +235,12 @@ class CreateFieldRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
-    entity: Entity
+    entity: str
     key: str
     name: str
     type: str
     options: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, entity: _Optional[_Union[Entity, str]] = ..., key: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., options: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, entity: _Optional[str] = ..., key: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., options: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateFieldResponse(_message.Message):
     __slots__ = ("field",)

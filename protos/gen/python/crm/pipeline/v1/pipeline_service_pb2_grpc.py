@@ -25,8 +25,8 @@ if _version_not_supported:
     )
 
 
-class FunnelServiceStub:
-    """FunnelService serves funnels, stages, stage rules and the color palette.
+class PipelineServiceStub:
+    """PipelineService serves funnels, stages, stage rules, the color palette and custom field definitions.
     """
 
     def __init__(self, channel):
@@ -36,44 +36,69 @@ class FunnelServiceStub:
             channel: A grpc.Channel.
         """
         self.ListFunnels = channel.unary_unary(
-                '/crm.pipeline.v1.FunnelService/ListFunnels',
+                '/crm.pipeline.v1.PipelineService/ListFunnels',
                 request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsRequest.SerializeToString,
                 response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsResponse.FromString,
                 _registered_method=True)
         self.GetFunnel = channel.unary_unary(
-                '/crm.pipeline.v1.FunnelService/GetFunnel',
+                '/crm.pipeline.v1.PipelineService/GetFunnel',
                 request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelRequest.SerializeToString,
                 response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelResponse.FromString,
                 _registered_method=True)
         self.UpdateFunnel = channel.unary_unary(
-                '/crm.pipeline.v1.FunnelService/UpdateFunnel',
+                '/crm.pipeline.v1.PipelineService/UpdateFunnel',
                 request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelRequest.SerializeToString,
                 response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelResponse.FromString,
                 _registered_method=True)
-        self.GetStage = channel.unary_unary(
-                '/crm.pipeline.v1.FunnelService/GetStage',
-                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRequest.SerializeToString,
-                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageResponse.FromString,
+        self.GetStageContext = channel.unary_unary(
+                '/crm.pipeline.v1.PipelineService/GetStageContext',
+                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageContextRequest.SerializeToString,
+                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageContextResponse.FromString,
+                _registered_method=True)
+        self.GetDefaultStage = channel.unary_unary(
+                '/crm.pipeline.v1.PipelineService/GetDefaultStage',
+                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetDefaultStageRequest.SerializeToString,
+                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetDefaultStageResponse.FromString,
                 _registered_method=True)
         self.GetStageRules = channel.unary_unary(
-                '/crm.pipeline.v1.FunnelService/GetStageRules',
+                '/crm.pipeline.v1.PipelineService/GetStageRules',
                 request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesRequest.SerializeToString,
                 response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesResponse.FromString,
                 _registered_method=True)
         self.UpdateStageRules = channel.unary_unary(
-                '/crm.pipeline.v1.FunnelService/UpdateStageRules',
+                '/crm.pipeline.v1.PipelineService/UpdateStageRules',
                 request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesRequest.SerializeToString,
                 response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesResponse.FromString,
                 _registered_method=True)
         self.GetPalette = channel.unary_unary(
-                '/crm.pipeline.v1.FunnelService/GetPalette',
+                '/crm.pipeline.v1.PipelineService/GetPalette',
                 request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteRequest.SerializeToString,
                 response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteResponse.FromString,
                 _registered_method=True)
+        self.ListFields = channel.unary_unary(
+                '/crm.pipeline.v1.PipelineService/ListFields',
+                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFieldsRequest.SerializeToString,
+                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFieldsResponse.FromString,
+                _registered_method=True)
+        self.CreateField = channel.unary_unary(
+                '/crm.pipeline.v1.PipelineService/CreateField',
+                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.CreateFieldRequest.SerializeToString,
+                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.CreateFieldResponse.FromString,
+                _registered_method=True)
+        self.UpdateField = channel.unary_unary(
+                '/crm.pipeline.v1.PipelineService/UpdateField',
+                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFieldRequest.SerializeToString,
+                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFieldResponse.FromString,
+                _registered_method=True)
+        self.DeleteField = channel.unary_unary(
+                '/crm.pipeline.v1.PipelineService/DeleteField',
+                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.DeleteFieldRequest.SerializeToString,
+                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.DeleteFieldResponse.FromString,
+                _registered_method=True)
 
 
-class FunnelServiceServicer:
-    """FunnelService serves funnels, stages, stage rules and the color palette.
+class PipelineServiceServicer:
+    """PipelineService serves funnels, stages, stage rules, the color palette and custom field definitions.
     """
 
     def ListFunnels(self, request, context):
@@ -97,8 +122,15 @@ class FunnelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetStage(self, request, context):
-        """Get one stage with its funnel and rules.
+    def GetStageContext(self, request, context):
+        """Get a stage with its entity, the entity's fields and the stage's rules (what records asks before a save).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDefaultStage(self, request, context):
+        """Get the stage new records of an entity go to when none is given.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,282 +156,6 @@ class FunnelServiceServicer:
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
-
-
-def add_FunnelServiceServicer_to_server(servicer, server):
-    rpc_method_handlers = {
-            'ListFunnels': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListFunnels,
-                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsRequest.FromString,
-                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsResponse.SerializeToString,
-            ),
-            'GetFunnel': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetFunnel,
-                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelRequest.FromString,
-                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelResponse.SerializeToString,
-            ),
-            'UpdateFunnel': grpc.unary_unary_rpc_method_handler(
-                    servicer.UpdateFunnel,
-                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelRequest.FromString,
-                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelResponse.SerializeToString,
-            ),
-            'GetStage': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetStage,
-                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRequest.FromString,
-                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageResponse.SerializeToString,
-            ),
-            'GetStageRules': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetStageRules,
-                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesRequest.FromString,
-                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesResponse.SerializeToString,
-            ),
-            'UpdateStageRules': grpc.unary_unary_rpc_method_handler(
-                    servicer.UpdateStageRules,
-                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesRequest.FromString,
-                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesResponse.SerializeToString,
-            ),
-            'GetPalette': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetPalette,
-                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteRequest.FromString,
-                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteResponse.SerializeToString,
-            ),
-    }
-    generic_handler = grpc.method_handlers_generic_handler(
-            'crm.pipeline.v1.FunnelService', rpc_method_handlers)
-    server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('crm.pipeline.v1.FunnelService', rpc_method_handlers)
-
-
- # This class is part of an EXPERIMENTAL API.
-class FunnelService:
-    """FunnelService serves funnels, stages, stage rules and the color palette.
-    """
-
-    @staticmethod
-    def ListFunnels(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/crm.pipeline.v1.FunnelService/ListFunnels',
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsRequest.SerializeToString,
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetFunnel(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/crm.pipeline.v1.FunnelService/GetFunnel',
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelRequest.SerializeToString,
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateFunnel(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/crm.pipeline.v1.FunnelService/UpdateFunnel',
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelRequest.SerializeToString,
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetStage(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/crm.pipeline.v1.FunnelService/GetStage',
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRequest.SerializeToString,
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetStageRules(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/crm.pipeline.v1.FunnelService/GetStageRules',
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesRequest.SerializeToString,
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateStageRules(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/crm.pipeline.v1.FunnelService/UpdateStageRules',
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesRequest.SerializeToString,
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetPalette(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/crm.pipeline.v1.FunnelService/GetPalette',
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteRequest.SerializeToString,
-            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-
-class FieldServiceStub:
-    """FieldService serves the custom field definitions of deals and clients.
-    """
-
-    def __init__(self, channel):
-        """Constructor.
-
-        Args:
-            channel: A grpc.Channel.
-        """
-        self.ListFields = channel.unary_unary(
-                '/crm.pipeline.v1.FieldService/ListFields',
-                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFieldsRequest.SerializeToString,
-                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFieldsResponse.FromString,
-                _registered_method=True)
-        self.CreateField = channel.unary_unary(
-                '/crm.pipeline.v1.FieldService/CreateField',
-                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.CreateFieldRequest.SerializeToString,
-                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.CreateFieldResponse.FromString,
-                _registered_method=True)
-        self.UpdateField = channel.unary_unary(
-                '/crm.pipeline.v1.FieldService/UpdateField',
-                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFieldRequest.SerializeToString,
-                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFieldResponse.FromString,
-                _registered_method=True)
-        self.DeleteField = channel.unary_unary(
-                '/crm.pipeline.v1.FieldService/DeleteField',
-                request_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.DeleteFieldRequest.SerializeToString,
-                response_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.DeleteFieldResponse.FromString,
-                _registered_method=True)
-
-
-class FieldServiceServicer:
-    """FieldService serves the custom field definitions of deals and clients.
-    """
 
     def ListFields(self, request, context):
         """List field definitions.
@@ -430,8 +186,48 @@ class FieldServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_FieldServiceServicer_to_server(servicer, server):
+def add_PipelineServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ListFunnels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFunnels,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsResponse.SerializeToString,
+            ),
+            'GetFunnel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFunnel,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelResponse.SerializeToString,
+            ),
+            'UpdateFunnel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateFunnel,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelResponse.SerializeToString,
+            ),
+            'GetStageContext': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStageContext,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageContextRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageContextResponse.SerializeToString,
+            ),
+            'GetDefaultStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDefaultStage,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetDefaultStageRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetDefaultStageResponse.SerializeToString,
+            ),
+            'GetStageRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStageRules,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesResponse.SerializeToString,
+            ),
+            'UpdateStageRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateStageRules,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesResponse.SerializeToString,
+            ),
+            'GetPalette': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPalette,
+                    request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteRequest.FromString,
+                    response_serializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteResponse.SerializeToString,
+            ),
             'ListFields': grpc.unary_unary_rpc_method_handler(
                     servicer.ListFields,
                     request_deserializer=crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFieldsRequest.FromString,
@@ -454,15 +250,231 @@ def add_FieldServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'crm.pipeline.v1.FieldService', rpc_method_handlers)
+            'crm.pipeline.v1.PipelineService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('crm.pipeline.v1.FieldService', rpc_method_handlers)
+    server.add_registered_method_handlers('crm.pipeline.v1.PipelineService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class FieldService:
-    """FieldService serves the custom field definitions of deals and clients.
+class PipelineService:
+    """PipelineService serves funnels, stages, stage rules, the color palette and custom field definitions.
     """
+
+    @staticmethod
+    def ListFunnels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/ListFunnels',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFunnelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFunnel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/GetFunnel',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetFunnelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateFunnel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/UpdateFunnel',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFunnelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStageContext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/GetStageContext',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageContextRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageContextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDefaultStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/GetDefaultStage',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetDefaultStageRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetDefaultStageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStageRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/GetStageRules',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetStageRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateStageRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/UpdateStageRules',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateStageRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPalette(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.pipeline.v1.PipelineService/GetPalette',
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteRequest.SerializeToString,
+            crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.GetPaletteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ListFields(request,
@@ -478,7 +490,7 @@ class FieldService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/crm.pipeline.v1.FieldService/ListFields',
+            '/crm.pipeline.v1.PipelineService/ListFields',
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFieldsRequest.SerializeToString,
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.ListFieldsResponse.FromString,
             options,
@@ -505,7 +517,7 @@ class FieldService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/crm.pipeline.v1.FieldService/CreateField',
+            '/crm.pipeline.v1.PipelineService/CreateField',
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.CreateFieldRequest.SerializeToString,
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.CreateFieldResponse.FromString,
             options,
@@ -532,7 +544,7 @@ class FieldService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/crm.pipeline.v1.FieldService/UpdateField',
+            '/crm.pipeline.v1.PipelineService/UpdateField',
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFieldRequest.SerializeToString,
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.UpdateFieldResponse.FromString,
             options,
@@ -559,7 +571,7 @@ class FieldService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/crm.pipeline.v1.FieldService/DeleteField',
+            '/crm.pipeline.v1.PipelineService/DeleteField',
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.DeleteFieldRequest.SerializeToString,
             crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2.DeleteFieldResponse.FromString,
             options,

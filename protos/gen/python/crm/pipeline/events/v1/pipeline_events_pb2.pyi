@@ -16,25 +16,37 @@ class FunnelCreated(_message.Message):
     funnel: _pipeline_service_pb2.Funnel
     def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., funnel: _Optional[_Union[_pipeline_service_pb2.Funnel, _Mapping]] = ...) -> None: ...
 
-class FunnelChanged(_message.Message):
-    __slots__ = ("metadata", "funnel", "removed")
-    METADATA_FIELD_NUMBER: _ClassVar[int]
-    FUNNEL_FIELD_NUMBER: _ClassVar[int]
-    REMOVED_FIELD_NUMBER: _ClassVar[int]
-    metadata: _events_pb2.EventMetadata
-    funnel: _pipeline_service_pb2.Funnel
-    removed: _containers.RepeatedCompositeFieldContainer[_pipeline_service_pb2.StageRemoval]
-    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., funnel: _Optional[_Union[_pipeline_service_pb2.Funnel, _Mapping]] = ..., removed: _Optional[_Iterable[_Union[_pipeline_service_pb2.StageRemoval, _Mapping]]] = ...) -> None: ...
+class RemovedStage(_message.Message):
+    __slots__ = ("stage_id", "target_stage_id")
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    stage_id: str
+    target_stage_id: str
+    def __init__(self, stage_id: _Optional[str] = ..., target_stage_id: _Optional[str] = ...) -> None: ...
 
-class StageRulesChanged(_message.Message):
-    __slots__ = ("metadata", "funnel_id", "rules")
+class FunnelChanged(_message.Message):
+    __slots__ = ("metadata", "funnel_id", "entity", "removed_stages", "version", "funnel")
     METADATA_FIELD_NUMBER: _ClassVar[int]
     FUNNEL_ID_FIELD_NUMBER: _ClassVar[int]
-    RULES_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_STAGES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FUNNEL_FIELD_NUMBER: _ClassVar[int]
     metadata: _events_pb2.EventMetadata
     funnel_id: str
-    rules: _pipeline_service_pb2.StageRules
-    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., funnel_id: _Optional[str] = ..., rules: _Optional[_Union[_pipeline_service_pb2.StageRules, _Mapping]] = ...) -> None: ...
+    entity: str
+    removed_stages: _containers.RepeatedCompositeFieldContainer[RemovedStage]
+    version: int
+    funnel: _pipeline_service_pb2.Funnel
+    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., funnel_id: _Optional[str] = ..., entity: _Optional[str] = ..., removed_stages: _Optional[_Iterable[_Union[RemovedStage, _Mapping]]] = ..., version: _Optional[int] = ..., funnel: _Optional[_Union[_pipeline_service_pb2.Funnel, _Mapping]] = ...) -> None: ...
+
+class FieldsChanged(_message.Message):
+    __slots__ = ("metadata", "entity")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    metadata: _events_pb2.EventMetadata
+    entity: str
+    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., entity: _Optional[str] = ...) -> None: ...
 
 class FieldCreated(_message.Message):
     __slots__ = ("metadata", "field")
