@@ -366,7 +366,9 @@ SIZES = {  # role -> (requests, limits, max replicas)
     "consumer": ({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "384Mi"}, PARTITIONS),
     "relay": ({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "256Mi"}, 3),
     "gateway": ({"cpu": "100m", "memory": "256Mi"}, {"cpu": "1", "memory": "512Mi"}, 10),
-    "other": ({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "256Mi"}, 3),
+    # Other workers (identity's mailer, ...): one replica until the worker is known to claim its rows
+    # (identity's mailer selects unsent mails without a lock: two replicas could send a mail twice).
+    "other": ({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "256Mi"}, 1),
 }
 
 
