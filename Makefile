@@ -64,3 +64,16 @@ lint: venv
 
 clean:
 	rm -rf var .env
+
+# The web UI (web/): built into the gateway package (git-ignored) whenever its sources change.
+WEB_DIST := gateway/src/crm_gateway/web_dist/index.html
+$(WEB_DIST): web/package.json web/package-lock.json web/index.html web/vite.config.ts web/tsconfig.json $(wildcard web/src/*.* web/src/*/*.*)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+venv: $(WEB_DIST)
+
+# The browser tests (tests/browser) drive Debian's headless Chromium through chromedriver.
+browser:
+	command -v chromedriver >/dev/null && command -v chromium >/dev/null || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
+test test-e2e: browser
+.PHONY: browser

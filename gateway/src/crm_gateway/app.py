@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from prometheus_client import Counter, Histogram
 
 from crm_gateway import errors
-from crm_gateway.blueprints import automation, billing, identity, ops, pipeline, records
+from crm_gateway.blueprints import automation, billing, identity, ops, pipeline, records, web
 from crm_gateway.auth import SessionCache
 from crm_gateway.clients import Backends
 from crm_gateway.errors import ApiError
@@ -25,7 +25,7 @@ log = logging.getLogger("crm_gateway.access")
 
 HTTP_REQUESTS = Counter("crm_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 HTTP_LATENCY = Histogram("crm_http_request_seconds", "HTTP request time", ["method", "endpoint"])
-BLUEPRINTS = (ops.bp, identity.bp, billing.bp, pipeline.bp, records.bp, automation.bp)
+BLUEPRINTS = (ops.bp, identity.bp, billing.bp, pipeline.bp, records.bp, automation.bp, web.bp)
 
 
 @dataclass

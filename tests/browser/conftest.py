@@ -1,0 +1,58 @@
+"""The whole system from the Procfile (as `make run` starts it) and one headless Chromium (Debian's
+package, driven through /usr/bin/chromedriver) for the browser tests of the web UI."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import pytest
+
+from tests.support.infra import ROOT
+from tests.support.system import Api, start_system
+
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory):
+    s = start_system(tmp_path_factory.mktemp("system"))
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture()
+def api(system) -> Api:
+    return Api(system.gateway_url())
+
+
+@pytest.fixture(scope="session")
+def chrome():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    binary = shutil.which("chromium") or "/usr/bin/chromium"
+    if not pathlib.Path(driver_path).exists() or not pathlib.Path(binary).exists():
+        pytest.fail("Chromium is missing: `make browser` (apt-get install -y chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", "--window-size=1400,900", "--lang=ru"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture()
+def browser(chrome, system):
+    """The shared browser, signed out, in Russian, on the system's gateway."""
+    from tests.browser.ui import Browser
+
+    b = Browser(chrome, system.gateway_url())
+    b.open("/login")
+    chrome.execute_script("sessionStorage.clear(); localStorage.clear();")
+    yield b
+    chrome.execute_script("sessionStorage.clear(); localStorage.clear();")

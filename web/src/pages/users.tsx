@@ -1,0 +1,240 @@
+// Settings → Users and rights: groups with their users, "+ Create new user", roles with permission toggles.
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, get, patch, post } from "../api";
+import { t, type TextKey } from "../i18n";
+import { can, fullName, useMe, type Permissions, type User } from "../session";
+import { ErrorBox, Modal, SelectField, TextField } from "../ui";
+
+interface Group {
+  id: string;
+  name: string;
+  user_count: number;
+}
+
+interface Role {
+  id: string;
+  name: string;
+  system: boolean;
+  permissions: Permissions;
+}
+
+export const PERMISSIONS = [
+  "admin", "edit_phone", "manage_users", "manage_funnels", "manage_processes", "restore_records", "manage_roles",
+  "manage_billing",
+] as const;
+
+export function UsersAndRights() {
+  const me = useMe();
+  const [groups, setGroups] = useState<Group[]>([]);
+  const [roles, setRoles] = useState<Role[]>([]);
+  const [users, setUsers] = useState<User[]>([]);
+  const [groupId, setGroupId] = useState("");
+  const [creating, setCreating] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState("");
+
+  const load = async () => {
+    try {
+      const [g, r, u] = await Promise.all([
+        get<{ items: Group[] }>("/api/v1/groups"),
+        get<{ items: Role[] }>("/api/v1/roles"),
+        get<{ items: User[] }>("/api/v1/users"),
+      ]);
+      setGroups(g.items);
+      setRoles(r.items);
+      setUsers(u.items);
+      setGroupId((cur) => cur || g.items[0]?.id || "");
+    } catch (e) {
+      setError(e);
+    }
+  };
+  useEffect(() => {
+    load();
+  }, []);
+
+  const addGroup = async () => {
+    const name = prompt(t("group_name"));
+    if (!name) return;
+    try {
+      const g = await post<Group>("/api/v1/groups", { name });
+      await load();
+      setGroupId(g.id);
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  const roleName = (id: string) => roles.find((r) => r.id === id)?.name ?? "";
+  const shown = users.filter((u) => u.group_id === groupId);
+  return (
+    <div id="users-rights">
+      <h1>{t("settings_users")}</h1>
+      <ErrorBox error={error} />
+      {notice && <div class="alert success" id="notice">{notice}</div>}
+      <div class="two-cols">
+        <div class="panel">
+          <div class="panel-head">
+            <h2>{t("groups")}</h2>
+            {can(me, "manage_users") && (
+              <button type="button" class="secondary small" id="add-group" onClick={addGroup}>{t("add_group")}</button>
+            )}
+          </div>
+          <ul class="list" id="groups">
+            {groups.map((g) => (
+              <li key={g.id}>
+                <button type="button" class={`list-item${g.id === groupId ? " active" : ""}`} data-group={g.name}
+                  onClick={() => setGroupId(g.id)}>
+                  <span>{g.name}</span>
+                  <span class="badge">{users.filter((u) => u.group_id === g.id).length}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+        <div class="panel grow">
+          <div class="panel-head">
+            <h2>{t("users")}</h2>
+            {can(me, "manage_users") && (
+              <button type="button" class="primary" id="create-user" onClick={() => setCreating(true)}>
+                {t("create_user")}
+              </button>
+            )}
+          </div>
+          {shown.length ? (
+            <table class="table" id="users-table">
+              <thead>
+                <tr><th>{t("name")}</th><th>{t("email")}</th><th>{t("role")}</th></tr>
+              </thead>
+              <tbody>
+                {shown.map((u) => (
+                  <tr key={u.id}>
+                    <td>{fullName(u)}</td>
+                    <td>{u.email}</td>
+                    <td>{roleName(u.role_id)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <p class="muted">{t("no_users")}</p>
+          )}
+        </div>
+      </div>
+      <RolesPanel roles={roles} onChange={load} editable={can(me, "manage_roles")} />
+      {creating && (
+        <CreateUser groups={groups} roles={roles} groupId={groupId} onClose={() => setCreating(false)}
+          onCreated={async (u) => {
+            setCreating(false);
+            setNotice(`${t("user_created")}: ${fullName(u)}`);
+            await load();
+            setGroupId(u.group_id);
+          }} />
+      )}
+    </div>
+  );
+}
+
+function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; onClose: () => void;
+  onCreated: (u: User) => void }) {
+  const defaultRole = props.roles.find((r) => !r.permissions.admin) ?? props.roles[0];
+  const [form, setForm] = useState({ first_name: "", last_name: "", email: "", password: "",
+    role_id: defaultRole?.id ?? "", group_id: props.groupId });
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      props.onCreated(await post<User>("/api/v1/users", form));
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const fe = error?.fieldMessages?.() ?? {};
+  return (
+    <Modal title={t("new_user")} onClose={props.onClose} id="create-user-dialog">
+      <form onSubmit={submit} id="create-user-form" noValidate>
+        <TextField label={t("first_name")} name="first_name" value={form.first_name} onValue={set("first_name")}
+          error={fe.first_name} />
+        <TextField label={t("last_name")} name="last_name" value={form.last_name} onValue={set("last_name")}
+          error={fe.last_name} />
+        <TextField label={t("email")} name="email" type="email" value={form.email} onValue={set("email")}
+          error={fe.email} />
+        <TextField label={t("password")} name="password" type="password" autoComplete="new-password"
+          value={form.password} onValue={set("password")} error={fe.password} />
+        <SelectField label={t("role")} name="role_id" value={form.role_id} onValue={set("role_id")} error={fe.role_id}
+          options={props.roles.map((r) => ({ value: r.id, label: r.name }))} />
+        <SelectField label={t("group")} name="group_id" value={form.group_id} onValue={set("group_id")}
+          error={fe.group_id} options={props.groups.map((g) => ({ value: g.id, label: g.name }))} />
+        {error && !Object.keys(fe).length && <ErrorBox error={error} />}
+        <div class="actions">
+          <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
+          <button type="submit" class="primary" disabled={busy} id="create-user-submit">{t("create")}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function RolesPanel({ roles, onChange, editable }: { roles: Role[]; onChange: () => void; editable: boolean }) {
+  const [error, setError] = useState<unknown>(null);
+  const toggle = async (role: Role, perm: string, value: boolean) => {
+    setError(null);
+    try {
+      await patch(`/api/v1/roles/${role.id}`, { permissions: { ...role.permissions, [perm]: value } });
+    } catch (e) {
+      setError(e);
+    }
+    onChange();
+  };
+  const addRole = async () => {
+    const name = prompt(t("role_new_name"));
+    if (!name) return;
+    try {
+      await post("/api/v1/roles", { name, permissions: {} });
+    } catch (e) {
+      setError(e);
+    }
+    onChange();
+  };
+  return (
+    <div class="panel" id="roles">
+      <div class="panel-head">
+        <h2>{t("roles")}</h2>
+        {editable && <button type="button" class="secondary small" id="add-role" onClick={addRole}>{t("add_role")}</button>}
+      </div>
+      <ErrorBox error={error} />
+      <div class="table-wrap">
+        <table class="table roles-table">
+          <thead>
+            <tr>
+              <th>{t("role_name")}</th>
+              {PERMISSIONS.map((p) => <th key={p}>{t(`perm_${p}` as TextKey)}</th>)}
+            </tr>
+          </thead>
+          <tbody>
+            {roles.map((r) => (
+              <tr key={r.id} data-role={r.name}>
+                <td>{r.name}</td>
+                {PERMISSIONS.map((p) => (
+                  <td key={p}>
+                    <label class="toggle">
+                      <input type="checkbox" data-perm={p} checked={!!r.permissions[p]}
+                        disabled={!editable || (r.system && p === "admin")}
+                        onChange={(e) => toggle(r, p, (e.target as HTMLInputElement).checked)} />
+                      <span class="slider" />
+                    </label>
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}

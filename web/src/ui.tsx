@@ -1,0 +1,158 @@
+// Small shared pieces: links, form fields with their API error, modal, copy button, language switch.
+import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
+import { ApiError } from "./api";
+import { lang, setLang, t } from "./i18n";
+import { navigate } from "./router";
+
+export function Link(props: { href: string; class?: string; children: ComponentChildren; id?: string }) {
+  const onClick = (e: MouseEvent) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    navigate(props.href);
+  };
+  return (
+    <a href={props.href} class={props.class} id={props.id} onClick={onClick}>
+      {props.children}
+    </a>
+  );
+}
+
+type InputProps = {
+  type?: string;
+  autoComplete?: string;
+  required?: boolean;
+  min?: number;
+  placeholder?: string;
+  inputMode?: "numeric" | "text" | "email" | "tel" | "decimal";
+  disabled?: boolean;
+  readOnly?: boolean;
+  id?: string;
+  label: string;
+  name: string;
+  error?: string;
+  value: string;
+  onValue: (v: string) => void;
+  highlight?: boolean;
+};
+
+export function TextField({ label, name, error, value, onValue, highlight, ...rest }: InputProps) {
+  return (
+    <label class={`field${error ? " has-error" : ""}${highlight ? " highlight" : ""}`} data-field={name}>
+      <span class="label">{label}</span>
+      <input
+        name={name}
+        value={value}
+        onInput={(e) => onValue((e.target as HTMLInputElement).value)}
+        aria-invalid={error ? "true" : undefined}
+        {...(rest as any)}
+      />
+      {error && <span class="field-error">{error}</span>}
+    </label>
+  );
+}
+
+export function SelectField(props: {
+  label: string;
+  name: string;
+  value: string;
+  onValue: (v: string) => void;
+  options: Array<{ value: string; label: string }>;
+  error?: string;
+  disabled?: boolean;
+  highlight?: boolean;
+}) {
+  return (
+    <label class={`field${props.error ? " has-error" : ""}${props.highlight ? " highlight" : ""}`} data-field={props.name}>
+      <span class="label">{props.label}</span>
+      <select
+        name={props.name}
+        value={props.value}
+        disabled={props.disabled}
+        onChange={(e) => props.onValue((e.target as HTMLSelectElement).value)}
+      >
+        {props.options.map((o) => (
+          <option value={o.value} key={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {props.error && <span class="field-error">{props.error}</span>}
+    </label>
+  );
+}
+
+export function ErrorBox({ error }: { error: unknown }) {
+  if (!error) return null;
+  const text = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  return (
+    <div class="alert error" role="alert">
+      {text}
+    </div>
+  );
+}
+
+export function Modal(props: { title: string; onClose: () => void; children: ComponentChildren; id?: string; wide?: boolean }) {
+  return (
+    <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
+      <div class={`modal${props.wide ? " wide" : ""}`} role="dialog" aria-label={props.title} id={props.id}>
+        <header>
+          <h2>{props.title}</h2>
+          <button type="button" class="icon" aria-label={t("close")} onClick={props.onClose}>
+            ×
+          </button>
+        </header>
+        <div class="modal-body">{props.children}</div>
+      </div>
+    </div>
+  );
+}
+
+export function CopyButton({ text, label, id }: { text: string; label?: string; id?: string }) {
+  const [done, setDone] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      const area = document.createElement("textarea");
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+    setDone(true);
+    setTimeout(() => setDone(false), 1500);
+  };
+  return (
+    <button type="button" class="secondary small" id={id} onClick={copy}>
+      {done ? t("copied") : label ?? t("copy")}
+    </button>
+  );
+}
+
+export function LangSwitch() {
+  return (
+    <div class="lang-switch">
+      {(["ru", "en"] as const).map((l) => (
+        <button type="button" key={l} class={l === lang() ? "active" : ""} data-lang={l} onClick={() => setLang(l)}>
+          {l.toUpperCase()}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function money(value: string | number | null | undefined): string {
+  if (value === null || value === undefined || value === "") return "";
+  const n = Number(value);
+  if (Number.isNaN(n)) return String(value);
+  return n.toLocaleString(lang() === "ru" ? "ru-RU" : "en-US", { maximumFractionDigits: 2 });
+}
+
+export function dateTime(value: string | null | undefined): string {
+  if (!value) return "";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return value;
+  return d.toLocaleString(lang() === "ru" ? "ru-RU" : "en-US", { dateStyle: "medium", timeStyle: "short" });
+}
