@@ -10,7 +10,6 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from crm_gateway.api import Api, Schema
-from crm_gateway.auth import require
 from crm_gateway.clients import pipeline as clients
 
 bp = Blueprint("pipeline", __name__)
@@ -175,14 +174,13 @@ def get_funnel(id: str):  # noqa: A002 - the path parameter's name
 
 
 @api.operation("PUT", "/api/v1/funnels/{id}", "Save the edited funnel as a whole (admin)", body=FunnelPut,
-               response=FunnelOut, errors=(403, 404, 409),
+               response=FunnelOut, permission="manage_funnels", errors=(404, 409),
                description="Send the GET document back with your edits: stages without `id` are added, the order "
                            "of `stages` is their new order (also across groups), and every stage left out must be "
                            "listed in `removed` with `move_to_stage_id`, a remaining stage of this funnel where its "
                            "records go. Every group keeps at least one stage. A `version` other than the current "
                            "one answers 409 `stale_version` (reload and edit again).")
 def update_funnel(id: str, body: FunnelPut):  # noqa: A002
-    require("manage_funnels")
     data = body.model_dump()
     return jsonify(funnel_json(clients.update_funnel(id, body.version, data["groups"], data["removed"],
                                                      body.name).funnel))
@@ -194,12 +192,11 @@ def get_rules(id: str):  # noqa: A002
 
 
 @api.operation("PUT", "/api/v1/stages/{id}/rules", "Replace the field rules of a stage (admin)", body=RulesIn,
-               response=Rules, errors=(403, 404),
+               response=Rules, permission="manage_funnels", errors=(404,),
                description="`required` and `one_time` take built-in keys (deal: title, amount, client_id, "
                            "responsible_id; client: name, phone, email, responsible_id) or custom field keys of "
                            "the funnel's entity; `autodate` and `autonumber` take custom fields of that type.")
 def update_rules(id: str, body: RulesIn):  # noqa: A002
-    require("manage_funnels")
     return jsonify(rules_json(clients.update_stage_rules(id, body.model_dump()).rules))
 
 
@@ -216,23 +213,20 @@ def list_fields(query: FieldQuery):
 
 
 @api.operation("POST", "/api/v1/fields", "Define a custom field of deals or clients (admin)", body=FieldIn,
-               response=FieldOut, status=201, errors=(403, 409))
+               response=FieldOut, status=201, permission="manage_funnels", errors=(409,))
 def create_field(body: FieldIn):
-    require("manage_funnels")
     return jsonify(field_json(clients.create_field(**body.model_dump()).field)), 201
 
 
 @api.operation("PATCH", "/api/v1/fields/{id}", "Rename a field or change its options (admin)", body=FieldPatch,
-               response=FieldOut, errors=(403, 404),
+               response=FieldOut, permission="manage_funnels", errors=(404,),
                description="The key and the type never change: records keep their values by key.")
 def update_field(id: str, body: FieldPatch):  # noqa: A002
-    require("manage_funnels")
     return jsonify(field_json(clients.update_field(id, body.name, body.options).field))
 
 
 @api.operation("DELETE", "/api/v1/fields/{id}", "Delete a field; it leaves every stage rule (admin)", status=204,
-               errors=(403, 404))
+               permission="manage_funnels", errors=(404,))
 def delete_field(id: str):  # noqa: A002
-    require("manage_funnels")
     clients.delete_field(id)
     return "", 204
