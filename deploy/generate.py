@@ -390,10 +390,10 @@ TIMING = {"startup": {"periodSeconds": 2, "failureThreshold": 90},
           "liveness": {"periodSeconds": 20, "failureThreshold": 6}}
 
 
-def _probes(kind: str, port: int) -> dict:
+def _probes(kind: str, port: int, ready_path: str = "/readyz") -> dict:
     """startup/readiness/liveness probes: native gRPC, native HTTP, or exec for a loopback-only port."""
     out = {}
-    for probe, path in (("startup", "/healthz"), ("readiness", "/readyz"), ("liveness", "/healthz")):
+    for probe, path in (("startup", "/healthz"), ("readiness", ready_path), ("liveness", "/healthz")):
         if kind == "grpc":
             out[f"{probe}Probe"] = {"grpc": {"port": port}, "timeoutSeconds": 3, **TIMING[probe]}
         elif kind == "http":
@@ -481,7 +481,10 @@ def k8s_gateway() -> list[dict]:
     env = [{"name": "GATEWAY_BIND", "value": f"0.0.0.0:{GATEWAY_PORT}"}]
     ports = [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}]
     return workload("gateway", "gateway", "gateway", ["gunicorn", "-c", "gateway/gunicorn.conf.py"], env, ports,
-                    _probes("http", GATEWAY_PORT), "gateway")
+                    # readiness on /healthz: the gateway's /readyz needs every backend, and one service
+                    # down must not take every gateway pod out of the Service (it answers 503 for that
+                    # service's routes instead).
+                    _probes("http", GATEWAY_PORT, ready_path="/healthz"), "gateway")
 
 
 def k8s_config(services: list[Service], shared: dict) -> list[dict]:
