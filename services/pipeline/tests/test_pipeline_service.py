@@ -247,3 +247,41 @@ def test_the_consumer_seeds_a_company_from_the_broker(server, broker):
     finally:
         consumer.stop_event.set()
         thread.join(10)
+
+
+def test_first_reads_racing_the_consumer_seed_once(server):
+    """Requests and the CompanyCreated consumer may seed at the same moment: one wins, none fails."""
+    cid = str(uuid.uuid4())
+    md = _md(server, cid)
+    consumer = IdempotentConsumer(server["db"], PROCESSED_EVENTS, "127.0.0.1:1", f"t-{uuid.uuid4().hex[:6]}",
+                                  subscriptions(server["svc"]))
+    msg = identity_ev.CompanyCreated(name="Co")
+    msg.metadata.event_id, msg.metadata.company_id = str(uuid.uuid4()), cid
+    sub = consumer.subs[identity_ev.CompanyCreated.DESCRIPTOR.full_name]
+    errors: list = []
+    barrier = threading.Barrier(5)
+
+    def read():
+        barrier.wait()
+        try:
+            assert len(server["funnels"].ListFunnels(pb.ListFunnelsRequest(), metadata=md).funnels) == 2
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    def consume():
+        barrier.wait()
+        for _ in range(3):  # what IdempotentConsumer.handle does: retry on a lost race
+            try:
+                consumer.apply(sub, msg)
+                return
+            except Exception:  # noqa: BLE001
+                continue
+        errors.append("consumer failed three times")
+
+    threads = [threading.Thread(target=read) for _ in range(4)] + [threading.Thread(target=consume)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _company_funnels(server, cid) == 2
