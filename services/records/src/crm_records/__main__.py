@@ -4,11 +4,12 @@ import pathlib
 
 from crm.records.v1 import records_service_pb2_grpc as pb_grpc
 from crm_platform.auth import TokenSigner, read_key
+from crm_platform.idempotency import IdempotencyStore
 from crm_platform.outbox import OutboxRelay
 from crm_platform.rpc import GrpcServer
 from crm_platform.runtime import GrpcComponent, LoopComponent, run
 from crm_records.adapters.directory import StageDirectory, UserDirectory
-from crm_records.adapters.orm import OUTBOX
+from crm_records.adapters.orm import IDEMPOTENCY, OUTBOX
 from crm_records.config import RecordsSettings
 from crm_records.entrypoints.consumer import CacheInvalidator, make_consumer
 from crm_records.entrypoints.grpc_server import RecordsService as RecordsServicer
@@ -32,7 +33,9 @@ def _service(settings: RecordsSettings, db) -> RecordsService:
 def api(settings: RecordsSettings, db):
     """The gRPC API, with a listener that drops the stage cache on pipeline changes."""
     svc = _service(settings, db)
-    server = GrpcServer(settings.grpc_bind, settings.verifier(), max_workers=settings.grpc_workers)
+    # Idempotency-Key headers (forwarded by the gateway) replay the first answer of a create.
+    server = GrpcServer(settings.grpc_bind, settings.verifier(), max_workers=settings.grpc_workers,
+                        idempotency=IdempotencyStore(db, IDEMPOTENCY))
     server.add(pb_grpc.add_RecordsServiceServicer_to_server, RecordsServicer(svc), "crm.records.v1.RecordsService")
     return [GrpcComponent(server, db),
             LoopComponent("stage-cache", CacheInvalidator(svc.stages, settings.kafka_bootstrap))]

@@ -14,6 +14,6 @@ class RecordsSettings(ServiceSettings):
     identity_addr: str = setting("IDENTITY_GRPC_ADDR", shared=True, doc="identity gRPC host:port")
     service_private_key: str = setting("SERVICE_TOKEN_PRIVATE_KEY", "", shared=True, secret=True,
                                        doc="PEM or path: signs service tokens for background work")
-    stage_cache_seconds: float = setting("STAGE_CACHE_SECONDS", 60.0, float,
+    stage_cache_seconds: float = setting("STAGE_CACHE_SECONDS", 10.0, float,
                                          doc="how long a stage context is trusted without an event")
     rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 3.0, float)

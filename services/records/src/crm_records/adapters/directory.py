@@ -66,6 +66,10 @@ class StageDirectory:
                 self._stub = pgrpc.PipelineServiceStub(self._channel)
             return self._stub
 
+    def _call(self, method: str, request, principal: Principal):
+        return getattr(self._pipeline(), method)(request, timeout=self.timeout, wait_for_ready=True,
+                                                 metadata=call_metadata(_token(principal, self.signer)))
+
     def invalidate(self, company_id: str) -> None:
         """Forget everything cached for a company (its funnel, fields or rules changed)."""
         with self._lock:
@@ -79,22 +83,9 @@ class StageDirectory:
         hit = self._contexts.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        from crm.pipeline.v1 import pipeline_service_pb2 as ppb
-
-        try:
-            resp = self._pipeline().GetStageContext(
-                ppb.GetStageContextRequest(stage_id=stage_id), timeout=self.timeout,
-                metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
-        except grpc.RpcError as exc:
-            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                return None
-            raise _unavailable(exc, "pipeline") from exc
-        ctx = StageContext(
-            stage_id=resp.stage.id, funnel_id=resp.stage.funnel_id, group_key=resp.stage.group_key,
-            entity=resp.entity, name=resp.stage.name, funnel_version=resp.funnel_version,
-            fields={f.key: FieldDef(f.key, f.type, tuple(f.options), f.name) for f in resp.fields},
-            rules=Rules(tuple(resp.rules.required), tuple(resp.rules.one_time), tuple(resp.rules.autodate),
-                        tuple(resp.rules.autonumber)))
+        ctx = self._fetch_context(principal, stage_id)
+        if ctx is None:
+            return None
         self._contexts[key] = (time.monotonic() + self.ttl, ctx)
         return ctx
 
@@ -122,18 +113,35 @@ class StageDirectory:
         hit = self._defaults.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]
+        stage_id = self._fetch_default(principal, entity)
+        self._defaults[key] = (time.monotonic() + self.ttl, stage_id)
+        return stage_id
+
+    def _fetch_context(self, principal: Principal, stage_id: str) -> StageContext | None:
         from crm.pipeline.v1 import pipeline_service_pb2 as ppb
 
         try:
-            resp = self._pipeline().GetDefaultStage(
-                ppb.GetDefaultStageRequest(entity=entity), timeout=self.timeout,
-                metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
+            resp = self._call("GetStageContext", ppb.GetStageContextRequest(stage_id=stage_id), principal)
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return None
+            raise _unavailable(exc, "pipeline") from exc
+        return StageContext(
+            stage_id=resp.stage.id, funnel_id=resp.stage.funnel_id, group_key=resp.stage.group_key,
+            entity=resp.entity, name=resp.stage.name, funnel_version=resp.funnel_version,
+            fields={f.key: FieldDef(f.key, f.type, tuple(f.options), f.name) for f in resp.fields},
+            rules=Rules(tuple(resp.rules.required), tuple(resp.rules.one_time), tuple(resp.rules.autodate),
+                        tuple(resp.rules.autonumber)))
+
+    def _fetch_default(self, principal: Principal, entity: str) -> str:
+        from crm.pipeline.v1 import pipeline_service_pb2 as ppb
+
+        try:
+            return self._call("GetDefaultStage", ppb.GetDefaultStageRequest(entity=entity), principal).stage.id
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound("funnel_not_found", f"The company has no {entity} funnel") from exc
             raise _unavailable(exc, "pipeline") from exc
-        self._defaults[key] = (time.monotonic() + self.ttl, resp.stage.id)
-        return resp.stage.id
 
 
 class UserDirectory:

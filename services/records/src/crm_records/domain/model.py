@@ -23,6 +23,8 @@ ENTITIES = ("deal", "client")
 READ_ONLY_TYPES = ("autodate", "autonumber")
 FIELD_TYPES = ("text", "number", "money", "date", "datetime", "select", "multiselect", "checkbox", "phone",
                "email", "url", "autodate", "autonumber")
+BUILTIN_KEYS = {"deal": ("title", "amount", "client_id", "responsible_id"),
+                "client": ("name", "phone", "email", "responsible_id")}
 BUILTIN_TASK_TYPES = (("call", "Call"), ("meeting", "Meeting"), ("email", "E-mail"), ("task", "Task"))
 
 
@@ -46,14 +48,13 @@ def parse_amount(errors: FieldCollector, field_name: str, raw: Any) -> int:
     if value < 0:
         errors.add(field_name, "too_small", min=0)
         return 0
+    if value * 100 > MAX_AMOUNT_TIYIN:
+        errors.add(field_name, "too_large", max=str(MAX_AMOUNT_TIYIN // 100))
+        return 0
     if value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
         errors.add(field_name, "too_many_decimals", max=2)
         return 0
-    tiyin = int(value * 100)
-    if tiyin > MAX_AMOUNT_TIYIN:
-        errors.add(field_name, "too_large", max=str(MAX_AMOUNT_TIYIN // 100))
-        return 0
-    return tiyin
+    return int(value * 100)
 
 
 def format_amount(tiyin: int) -> str:
@@ -302,13 +303,17 @@ def _bad(errors: FieldCollector, name: str, code: str, value: Any) -> Any:
     return value
 
 
+_BUILTIN_NAMES = {k for keys in BUILTIN_KEYS.values() for k in keys}
+
+
 class RuleViolation(InvalidArgument):
     """A stage rule refused the save (HTTP 422); `keys` names the fields."""
 
     def __init__(self, code: str, message: str, keys: Iterable[str], field_code: str, **extra: Any):
         keys = sorted(set(keys))
         super().__init__(code, message, keys=keys, names=", ".join(keys),
-                         fields=[{"field": f"fields.{k}", "code": field_code, "params": {}} for k in keys], **extra)
+                         fields=[{"field": k if k in _BUILTIN_NAMES else f"fields.{k}", "code": field_code,
+                                  "params": {}} for k in keys], **extra)
         self.keys = keys
 
 

@@ -21,25 +21,8 @@ from crm_records.service_layer.services import RecordsService
 log = logging.getLogger(__name__)
 
 FUNNEL_TOPIC = "crm.pipeline.funnel.v1"
-# FieldsChanged is part of the agreed contract; tolerate a pipeline build that does not publish it yet.
-FIELDS_CHANGED = getattr(pev, "FieldsChanged", None)
-INVALIDATING = {t.DESCRIPTOR.full_name for t in (pev.FunnelChanged, FIELDS_CHANGED) if t is not None}
-
-
-def _removed_stages(msg) -> list[tuple[str, str]]:
-    """(removed stage id, target stage id) pairs of a FunnelChanged event."""
-    names = msg.DESCRIPTOR.fields_by_name
-    if "removed_stages" in names:
-        return [(r.stage_id, r.target_stage_id) for r in msg.removed_stages]
-    if "removed" in names:  # an older pipeline build's field name
-        return [(r.stage_id, r.move_to_stage_id) for r in msg.removed]
-    return []
-
-
-def _entity(msg) -> str:
-    if "entity" in msg.DESCRIPTOR.fields_by_name and isinstance(msg.entity, str):
-        return msg.entity
-    return ""
+# FieldsChanged covers any field definition or stage rule change (the agreed contract).
+INVALIDATING = {c.DESCRIPTOR.full_name: c for c in (pev.FunnelChanged, pev.FieldsChanged)}
 
 
 def subscriptions(svc: RecordsService) -> list[Subscription]:
@@ -49,21 +32,19 @@ def subscriptions(svc: RecordsService) -> list[Subscription]:
         cid = msg.metadata.company_id
         svc.stages.invalidate(cid)
         system = Principal(company_id=cid, user_id="system", kind="service")
-        entity = _entity(msg)
-        for stage_id, target_id in _removed_stages(msg):
-            if not target_id:
+        kinds = [msg.entity] if msg.entity in ("deal", "client") else ["deal", "client"]
+        for removed in msg.removed_stages:
+            if not removed.target_stage_id:
                 continue
-            for kind in ([entity] if entity in ("deal", "client") else ["deal", "client"]):
-                n = svc.move_out_of_stage(s, system, kind, stage_id, target_id)
-                log.info("moved %d %s records out of removed stage %s", n, kind, stage_id)
+            for kind in kinds:
+                n = svc.move_out_of_stage(s, system, kind, removed.stage_id, removed.target_stage_id)
+                log.info("moved %d %s records out of removed stage %s", n, kind, removed.stage_id)
 
-    def on_fields_changed(s, msg: pev.FieldsChanged) -> None:
+    def on_fields_changed(s, msg) -> None:
         svc.stages.invalidate(msg.metadata.company_id)
 
-    subs = [Subscription(FUNNEL_TOPIC, pev.FunnelChanged, on_funnel_changed)]
-    if FIELDS_CHANGED is not None:
-        subs.append(Subscription(FUNNEL_TOPIC, FIELDS_CHANGED, on_fields_changed))
-    return subs
+    return [Subscription(FUNNEL_TOPIC, pev.FunnelChanged, on_funnel_changed),
+            Subscription(FUNNEL_TOPIC, pev.FieldsChanged, on_fields_changed)]
 
 
 def make_consumer(svc: RecordsService, bootstrap: str) -> IdempotentConsumer:
@@ -110,9 +91,9 @@ class CacheInvalidator:
     def _handle(self, record) -> None:
         headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
         event_type = headers.get("event_type", "")
-        if event_type not in INVALIDATING:
+        cls = INVALIDATING.get(event_type)
+        if cls is None:
             return
-        cls = pev.FunnelChanged if event_type.endswith("FunnelChanged") else FIELDS_CHANGED
         try:
             company_id = cls.FromString(record.value).metadata.company_id
         except Exception:  # noqa: BLE001 - unreadable: nothing to drop
