@@ -458,3 +458,29 @@ def test_writes_answer_402_after_expiry_until_paid_and_callbacks_are_retried(exp
     created = wait_for(lambda: (lambda r: r if r.status_code == 201 else None)(
         admin.post("/api/v1/groups", json={"name": f"Sales {time.time_ns()}"})), timeout=15, message="writes again")
     assert created.status_code == 201
+
+
+def test_simulator_merchant_api_checks_the_auth_header_and_the_request(system, click):
+    base = system.env["CLICK_API_URL"]
+    sid = system.env["CLICK_SERVICE_ID"]
+    secret = system.env["CLICK_SECRET_KEY"]
+    user = system.env["CLICK_MERCHANT_USER_ID"]
+
+    def auth(stamp: int, key: str = secret, who: str = user) -> str:
+        return f"{who}:{hashlib.sha1((str(stamp) + key).encode()).hexdigest()}:{stamp}"
+
+    now = int(time.time())
+    body = {"service_id": int(sid), "amount": 1000.0, "phone_number": "998901234567", "merchant_trans_id": "x-1"}
+    for bad in (auth(now, key="wrong"), auth(now, who="1"), auth(now - 3600), "garbage", ""):
+        resp = requests.post(f"{base}/invoice/create", json=body, headers={"Auth": bad}, timeout=10)
+        assert resp.status_code == 401, bad
+    ok = {"Auth": auth(now), "Accept": "application/json"}
+    resp = requests.post(f"{base}/invoice/create", data="x", headers={**ok, "Content-Type": "text/plain"}, timeout=10)
+    assert resp.status_code == 406
+    resp = requests.post(f"{base}/invoice/create", json={**body, "phone_number": "12"}, headers=ok, timeout=10)
+    assert resp.status_code == 400
+    resp = requests.post(f"{base}/invoice/create", json={**body, "service_id": 1}, headers=ok, timeout=10)
+    assert resp.status_code == 200 and resp.json()["error_code"] != 0
+    resp = requests.post(f"{base}/invoice/create", json=body, headers=ok, timeout=10)
+    assert resp.status_code == 200 and resp.json()["error_code"] == 0 and resp.json()["invoice_id"]
+    assert requests.get(f"{base}/invoice/status/{sid}/1", headers=ok, timeout=10).status_code == 404
