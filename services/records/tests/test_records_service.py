@@ -1,0 +1,153 @@
+"""Records over real gRPC, with identity and pipeline as real processes, on SQLite and PostgreSQL:
+autonumbers under concurrency, the automation's idempotent CreateTask, events written with the change,
+tenants, and the consumer moving records out of removed stages (real broker)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import threading
+
+import grpc
+import pytest
+from sqlalchemy import select
+
+from crm.pipeline.v1 import pipeline_service_pb2 as ppb
+from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
+from crm.records.events.v1 import records_events_pb2 as rev
+from crm.records.v1 import records_service_pb2 as pb
+from crm_platform.errors import decode_error
+from crm_platform.messaging import wait_for
+from crm_records.adapters.orm import OUTBOX, Deal
+from crm_records.entrypoints.consumer import make_consumer
+
+
+def _pipeline(records, method: str):
+    """A method of the pipeline's gRPC API."""
+    return getattr(pgrpc.PipelineServiceStub(grpc.insecure_channel(records["neighbours"]["pipeline"])), method)
+
+
+def _deal_funnel(records, company):
+    return _pipeline(records, "ListFunnels")(ppb.ListFunnelsRequest(entity="deal"), metadata=company.md()).funnels[0]
+
+
+def _error(call):
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code(), decode_error(info.value.trailing_metadata())
+
+
+def _events(records, company_id: str, event_cls) -> list:
+    with records["db"].session() as s:
+        rows = s.execute(select(OUTBOX.c.payload).where(OUTBOX.c.company_id == company_id,
+                                                        OUTBOX.c.event_type == event_cls.DESCRIPTOR.full_name)
+                         .order_by(OUTBOX.c.id)).scalars().all()
+    return [event_cls.FromString(p) for p in rows]
+
+
+def test_autonumbers_are_unique_and_increasing_under_concurrent_saves(records, company):
+    stub = records["stub"]
+    funnel = _deal_funnel(records, company)
+    won = funnel.groups[3].stages[0].id
+    _pipeline(records, "CreateField")(ppb.CreateFieldRequest(entity="deal", key="deal_no", name="No",
+                                                             type="autonumber"), metadata=company.md())
+    _pipeline(records, "UpdateStageRules")(ppb.UpdateStageRulesRequest(rules=ppb.StageRules(
+        stage_id=won, autonumber=["deal_no"])), metadata=company.md())
+
+    def create(i):
+        return stub.CreateDeal(pb.CreateDealRequest(title=f"D{i}", stage_id=won), metadata=company.md()).deal
+
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        deals = list(pool.map(create, range(30)))
+    numbers = sorted(json.loads(d.fields_json)["deal_no"] for d in deals)
+    assert numbers == list(range(1, 31))
+
+
+def test_automation_creates_a_task_once_per_idempotency_key(records, company):
+    stub = records["stub"]
+    deal = stub.CreateDeal(pb.CreateDealRequest(title="D"), metadata=company.md()).deal
+    req = pb.CreateTaskRequest(type="call", comment="Call the client", due_at="2030-01-01T09:00:00Z",
+                               deal_id=deal.id, idempotency_key="process-1:event-9", process_id="p-1")
+    first = stub.CreateTask(req, metadata=company.service_md()).task
+    again = stub.CreateTask(req, metadata=company.service_md()).task
+    assert first.id == again.id and first.process_id == "p-1" and first.responsible_id == company.admin_id
+    code, body = _error(lambda: stub.CreateTask(pb.CreateTaskRequest(
+        type="call", comment="Another", due_at="2030-01-01T09:00:00Z", deal_id=deal.id,
+        idempotency_key="process-1:event-9"), metadata=company.service_md()))
+    assert code == grpc.StatusCode.ALREADY_EXISTS and body["code"] == "idempotency_key_reused"
+    created = [e for e in _events(records, company.id, rev.TaskCreated) if e.task.deal_id == deal.id]
+    assert len(created) == 1 and created[0].source == rev.CHANGE_SOURCE_AUTOMATION
+    listed = stub.ListTasks(pb.ListTasksRequest(deal_id=deal.id), metadata=company.md()).tasks
+    assert [t.id for t in listed] == [first.id]
+
+
+def test_a_client_responsible_change_moves_deals_in_one_transaction_with_their_events(records, company):
+    stub = records["stub"]
+    other_id, _ = company.add_user()
+    client = stub.CreateClient(pb.CreateClientRequest(name="C", phone=pb.PhoneInput(country="UZ",
+                                                                                   number="901234567")),
+                               metadata=company.md()).client
+    assert client.phone.e164 == "+998901234567"
+    deals = [stub.CreateDeal(pb.CreateDealRequest(title=f"D{i}", client_id=client.id), metadata=company.md()).deal
+             for i in range(3)]
+    stub.UpdateClient(pb.UpdateClientRequest(id=client.id, responsible_id=other_id), metadata=company.md())
+    with records["db"].session(company_id=company.id) as s:
+        owners = set(s.execute(select(Deal.responsible_id).where(Deal.client_id == client.id)).scalars())
+    assert owners == {other_id}
+    changed = {e.deal.id: e for e in _events(records, company.id, rev.DealResponsibleChanged)}
+    assert set(changed) == {d.id for d in deals}
+    assert all(e.previous_responsible_id == company.admin_id and e.source == rev.CHANGE_SOURCE_USER
+               for e in changed.values())
+    client_events = _events(records, company.id, rev.ClientResponsibleChanged)
+    assert [e.client.responsible_id for e in client_events] == [other_id]
+
+
+def test_rules_hold_on_the_automation_path_and_another_company_sees_nothing(records, company):
+    stub = records["stub"]
+    funnel = _deal_funnel(records, company)
+    stage = funnel.groups[1].stages[0].id
+    _pipeline(records, "UpdateStageRules")(ppb.UpdateStageRulesRequest(rules=ppb.StageRules(
+        stage_id=stage, required=["amount"])), metadata=company.md())
+    code, body = _error(lambda: stub.CreateDeal(pb.CreateDealRequest(title="X", stage_id=stage),
+                                                metadata=company.service_md()))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and body["code"] == "required_fields_missing"
+    deal = stub.CreateDeal(pb.CreateDealRequest(title="X", stage_id=stage, amount="12.5"),
+                           metadata=company.service_md()).deal
+    assert deal.amount_tiyin == 1250
+    other = type(company)(records["neighbours"], records["keys"])
+    for call in (lambda: stub.GetDeal(pb.GetDealRequest(id=deal.id), metadata=other.md()),
+                 lambda: stub.UpdateDeal(pb.UpdateDealRequest(id=deal.id, title="Mine"), metadata=other.md()),
+                 lambda: stub.DeleteDeal(pb.DeleteDealRequest(id=deal.id), metadata=other.md())):
+        code, body = _error(call)
+        assert code == grpc.StatusCode.NOT_FOUND and body["code"] == "deal_not_found"
+    assert stub.ListDeals(pb.ListDealsRequest(), metadata=other.md()).deals == []
+
+
+def test_the_consumer_moves_records_out_of_a_removed_stage_once(records, company, broker):
+    stub = records["stub"]
+    funnel = _deal_funnel(records, company)
+    keep, drop = funnel.groups[1].stages[0].id, funnel.groups[1].stages[1].id
+    deal = stub.CreateDeal(pb.CreateDealRequest(title="D", stage_id=drop), metadata=company.md()).deal
+    consumer = make_consumer(records["svc"], broker.bootstrap)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        req = ppb.UpdateFunnelRequest(id=funnel.id, version=funnel.version)
+        for g in funnel.groups:
+            req.groups.append(ppb.StageGroupInput(key=g.key, stages=[
+                ppb.StageInput(id=s.id, name=s.name, color=s.color) for s in g.stages if s.id != drop]))
+        req.removed.append(ppb.StageRemoval(stage_id=drop, move_to_stage_id=keep))
+        _pipeline(records, "UpdateFunnel")(req, metadata=company.md())
+
+        def moved():
+            return stub.GetDeal(pb.GetDealRequest(id=deal.id), metadata=company.md()).deal.stage_id == keep
+
+        assert wait_for(moved, 30)
+    finally:
+        consumer.stop_event.set()
+        thread.join(10)
+    history = stub.GetDealHistory(pb.GetDealHistoryRequest(id=deal.id), metadata=company.md()).entries
+    moves = [h for h in history if h.action == "stage_changed"]
+    assert len(moves) == 1 and moves[0].source == "system"
+    events = [e for e in _events(records, company.id, rev.DealStageChanged) if e.deal.id == deal.id]
+    assert len(events) == 1 and events[0].source == rev.CHANGE_SOURCE_SYSTEM and events[0].previous_stage_id == drop
