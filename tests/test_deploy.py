@@ -294,6 +294,18 @@ def test_dockerfile_final_stage_is_slim_and_unprivileged():
     assert "COPY --from=build /opt/venv" in final
 
 
+def test_dockerfile_builds_the_web_ui_into_the_gateway():
+    """The UI is git-ignored build output: the image must build it (in a stage of its own)."""
+    if not (ROOT / "web" / "package.json").exists():
+        pytest.skip("no web UI in this checkout")
+    stages = _stages((ROOT / "Dockerfile").read_text())
+    web = [body for head, body in stages if re.match(r"node:\S+ AS web", head)]
+    assert web and "npm ci" in web[0] and "npm run build" in web[0]
+    assert "COPY --from=web /src/gateway/src/crm_gateway/web_dist /app/gateway/src/crm_gateway/web_dist" in (
+        stages[-2][1])
+    assert "node" not in stages[-1][0] and "npm" not in stages[-1][1]
+
+
 def test_image_contains_what_the_commands_use():
     """Files the compose/Kubernetes commands name are in the build context (.dockerignore)."""
     ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
