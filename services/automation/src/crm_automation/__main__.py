@@ -27,7 +27,8 @@ CONSUMER_GROUP = "automation.record-triggers"
 def _service(settings: AutomationSettings, db) -> AutomationService:
     signer = TokenSigner(read_key(settings.service_private_key.get()), issuer="crm-automation")
     return AutomationService(db, Pipeline(settings.pipeline_addr, settings.rpc_timeout),
-                             Records(settings.records_addr, signer, settings.rpc_timeout))
+                             Records(settings.records_addr, signer, settings.rpc_timeout),
+                             run_attempts=settings.run_attempts)
 
 
 def api(settings: AutomationSettings, db):
@@ -47,6 +48,7 @@ def consumer(settings: AutomationSettings, db):
         subs += [Subscription(topic, cls, svc.run_for_event) for cls in classes]
     loop = IdempotentConsumer(db, PLATFORM["processed_events"], settings.kafka_bootstrap, CONSUMER_GROUP, subs,
                               max_attempts=settings.run_attempts, on_dead_letter=svc.park_failed)
+    svc.park = loop.park
     return [LoopComponent("consumer", loop)]
 
 

@@ -75,6 +75,10 @@ class Subscription:
         return self.message_cls.DESCRIPTOR.full_name
 
 
+class Retryable(Exception):
+    """A dependency is down: retry the event until it works (never dead-letter it for that)."""
+
+
 class PoisonMessage(Exception):
     """The message cannot be decoded; retrying will not help."""
 
@@ -178,7 +182,9 @@ class IdempotentConsumer:
             return "skipped"
         sub, message = decoded
         error = ""
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
             try:
                 outcome = "applied" if self.apply(sub, message) else "duplicate"
                 if outcome == "applied":
@@ -187,6 +193,11 @@ class IdempotentConsumer:
                 log.info("event %s %s", outcome, sub.event_type,
                          extra={"event_id": message.metadata.event_id, "consumer": self.name})
                 return outcome
+            except Retryable as exc:
+                log.warning("event %s waits for a dependency: %s", message.metadata.event_id, exc)
+                attempt = 0  # an outage is not the event's fault: wait it out
+                if self.stop_event.wait(2.0):
+                    raise
             except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 log.warning("event %s failed (attempt %d/%d): %s", message.metadata.event_id, attempt,
@@ -195,24 +206,26 @@ class IdempotentConsumer:
                     raise
         return self._dead_letter(record, error, message)
 
+    def park(self, topic: str, key: bytes | None, value: bytes, headers: list) -> None:
+        """Publish a message to `<topic>.dlq`, retrying: a parked message must not vanish."""
+        if self._dlq_producer is None:
+            self._dlq_producer = make_producer(self.bootstrap)
+        for attempt in range(10):
+            try:
+                self._dlq_producer.send(f"{topic}.dlq", key=key, value=value, headers=headers).get(timeout=10)
+                return
+            except Exception as exc:  # noqa: BLE001 - keep trying
+                log.warning("dead-letter publish failed: %s", exc)
+                time.sleep(min(2 ** attempt * 0.1, 5))
+        raise KafkaUnavailable("dead-letter topic unreachable")
+
     def _dead_letter(self, record, error: str, message=None) -> str:
         metrics.EVENTS_DEAD_LETTERED.labels(self.name).inc()
         metrics.EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
         log.error("event dead-lettered from %s: %s", record.topic, error,
                   extra={"consumer": self.name, "offset": record.offset, "partition": record.partition})
-        if self._dlq_producer is None:
-            self._dlq_producer = make_producer(self.bootstrap)
         headers = list(record.headers or ()) + [("error", error.encode()[:4000]), ("consumer", self.name.encode())]
-        for attempt in range(10):
-            try:
-                self._dlq_producer.send(f"{record.topic}.dlq", key=record.key, value=record.value,
-                                        headers=headers).get(timeout=10)
-                break
-            except Exception as exc:  # noqa: BLE001 - keep trying: the message must not vanish
-                log.warning("dead-letter publish failed: %s", exc)
-                time.sleep(min(2 ** attempt * 0.1, 5))
-        else:
-            raise KafkaUnavailable("dead-letter topic unreachable")
+        self.park(record.topic, record.key, record.value, headers)
         if self.on_dead_letter is not None and message is not None:
             try:
                 self.on_dead_letter(message, error)
@@ -231,5 +244,5 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
     return predicate()
 
 
-__all__ = ["IdempotentConsumer", "KafkaUnavailable", "PoisonMessage", "Subscription", "TopicManager",
+__all__ = ["IdempotentConsumer", "KafkaUnavailable", "PoisonMessage", "Retryable", "Subscription", "TopicManager",
            "TopicPartition", "make_producer", "wait_for"]

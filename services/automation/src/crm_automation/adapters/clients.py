@@ -15,28 +15,25 @@ from crm.records.v1 import records_service_pb2_grpc as rgrpc
 from crm_platform.auth import SERVICE, TokenSigner
 from crm_platform.rpc import call_metadata, make_channel, service_config
 
-ENTITIES = {ppb.ENTITY_DEAL: "deal", ppb.ENTITY_CLIENT: "client"}
-
-
 class Pipeline:
     """Look up stages and funnels with the caller's own token."""
 
     def __init__(self, address: str, timeout: float):
-        svc = "crm.pipeline.v1.FunnelService"
-        self.stub = pgrpc.FunnelServiceStub(make_channel(address, service_config(
-            [svc], [(svc, "GetStage"), (svc, "GetFunnel")])))
+        svc = "crm.pipeline.v1.PipelineService"
+        self.stub = pgrpc.PipelineServiceStub(make_channel(address, service_config(
+            [svc], [(svc, "GetStageContext"), (svc, "GetFunnel")])))
         self.timeout = timeout
 
     def stage(self, token: str, stage_id: str) -> tuple[str, str] | None:
         """(funnel id, entity) of a stage of the caller's company, None when there is no such stage."""
         try:
-            resp = self.stub.GetStage(ppb.GetStageRequest(id=stage_id), timeout=self.timeout,
-                                      metadata=call_metadata(token), wait_for_ready=True)
+            resp = self.stub.GetStageContext(ppb.GetStageContextRequest(stage_id=stage_id), timeout=self.timeout,
+                                             metadata=call_metadata(token), wait_for_ready=True)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 return None
             raise
-        return resp.funnel_id, ENTITIES.get(resp.entity, "")
+        return resp.stage.funnel_id, resp.entity
 
     def funnel_entity(self, token: str, funnel_id: str) -> str | None:
         """Entity of a funnel of the caller's company, None when there is no such funnel."""
@@ -47,7 +44,7 @@ class Pipeline:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 return None
             raise
-        return ENTITIES.get(resp.funnel.entity, "")
+        return resp.funnel.entity
 
 
 class Records:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import logging
+import time
 import uuid
+
+import grpc
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -14,7 +17,8 @@ from crm.automation.events.v1 import automation_events_pb2 as aev
 from crm.records.events.v1 import records_events_pb2 as rev
 from crm_platform.context import Principal
 from crm_platform.db import Database, utcnow
-from crm_platform.errors import InvalidArgument, NotFound, PermissionDenied
+from crm_platform.errors import InvalidArgument, NotFound, PermissionDenied, decode_error
+from crm_platform.messaging import Retryable
 from crm_platform.outbox import add_event
 from crm_automation.adapters.clients import Pipeline, Records, task_type_keys
 from crm_automation.adapters.orm import OUTBOX, Company, Process, ProcessRun
@@ -23,16 +27,20 @@ from crm_automation.domain import model
 log = logging.getLogger(__name__)
 
 RUN_TOPIC = "crm.automation.run.v1"
+# Records did not answer: wait (the event is retried), never mark the run failed for that.
+TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 TOPICS = (RUN_TOPIC,)
 
 
 class AutomationService:
     """Process definitions and the runner."""
 
-    def __init__(self, db: Database, pipeline: Pipeline, records: Records):
+    def __init__(self, db: Database, pipeline: Pipeline, records: Records, run_attempts: int = 5):
         self.db = db
         self.pipeline = pipeline
         self.records = records
+        self.run_attempts = run_attempts
+        self.park = None  # set by the consumer process: publishes to a dead-letter topic
 
     # ---- definitions ----------------------------------------------------------------------
     @staticmethod
@@ -156,16 +164,47 @@ class AutomationService:
                                  record_type=event.record_type, record_id=event.record_id, outcome="running",
                                  attempts=0, created_at=utcnow())
                 s.add(run)
-            run.attempts += 1
-            assignee = event.responsible_id if p.assignee == "responsible" and event.responsible_id else p.author_id
-            task_id = self.records.create_task(
-                company_id=company_id, acting_user=p.author_id, idempotency_key=f"process:{p.id}:{event.event_id}",
-                process_id=p.id, task_type=p.task_type, comment=p.comment,
-                due_at=model.due_at(event.occurred_at, zone, p.due), responsible_id=assignee,
-                deal_id=event.record_id if event.record_type == "deal" else "",
-                client_id=event.record_id if event.record_type == "client" else "")
-            run.outcome, run.task_id, run.error, run.finished_at = "succeeded", task_id, "", utcnow()
+            error = self._create_task(p, run, event, company_id, zone)
+            if error:
+                run.outcome, run.error, run.finished_at = "failed", error[:2000], utcnow()
+                self._park(message, error, p.id)
             self._finished(s, run, company_id, p.author_id)
+
+    def _create_task(self, p: Process, run: ProcessRun, event: model.RecordEvent, company_id: str,
+                     zone: str) -> str:
+        """Create the process's task; retry a refusal a few times, wait out an outage. Return the error, if any."""
+        assignee = event.responsible_id if p.assignee == "responsible" and event.responsible_id else p.author_id
+        error = ""
+        for attempt in range(self.run_attempts):
+            run.attempts += 1
+            try:
+                task_id = self.records.create_task(
+                    company_id=company_id, acting_user=p.author_id,
+                    idempotency_key=f"process:{p.id}:{event.event_id}", process_id=p.id, task_type=p.task_type,
+                    comment=p.comment, due_at=model.due_at(event.occurred_at, zone, p.due), responsible_id=assignee,
+                    deal_id=event.record_id if event.record_type == "deal" else "",
+                    client_id=event.record_id if event.record_type == "client" else "")
+            except grpc.RpcError as exc:
+                if exc.code() in TRANSIENT:
+                    raise Retryable(f"records: {exc.code().name}") from exc
+                body = decode_error(exc.trailing_metadata()) or {}
+                error = f"{body.get('code', exc.code().name)}: {body.get('details') or exc.details()}"
+                log.warning("process %s run %s refused (attempt %d): %s", p.id, run.id, attempt + 1, error)
+                time.sleep(min(0.2 * 2 ** attempt, 2.0))
+                continue
+            run.outcome, run.task_id, run.error, run.finished_at = "succeeded", task_id, "", utcnow()
+            return ""
+        return error
+
+    def _park(self, message, error: str, process_id: str) -> None:
+        """Send the event, with the failed process named, to the dead-letter topic."""
+        if self.park is None:
+            return
+        topic = next(t for t, classes in SUBSCRIBED.items() if type(message) in classes)
+        headers = [("event_type", message.DESCRIPTOR.full_name.encode()),
+                   ("event_id", message.metadata.event_id.encode()), ("error", error.encode()[:4000]),
+                   ("process_id", process_id.encode())]
+        self.park(topic, message.metadata.aggregate_id.encode(), message.SerializeToString(), headers)
 
     def park_failed(self, message, error: str) -> None:
         """After the last attempt: show the runs of this event as failed (the event went to the DLQ)."""
