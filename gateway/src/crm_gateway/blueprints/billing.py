@@ -208,6 +208,8 @@ _cache_lock = threading.Lock()
 
 
 def _access(company_id: str, token: str) -> tuple[bool, str]:
+    """Whether the company may write: billing's answer, cached a few seconds; when billing cannot be
+    reached, the last answer known (however old), else allowed (billing down must not stop the CRM)."""
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(company_id)
@@ -215,7 +217,12 @@ def _access(company_id: str, token: str) -> tuple[bool, str]:
         return hit[1], hit[2]
     from flask import g
     g.token = token  # the call forwards the caller's token; billing reads the company from it
-    resp = clients.check_access()
+    try:
+        resp = clients.check_access()
+    except grpc.RpcError as exc:
+        log.warning("billing check failed (%s); using the last known answer",
+                    exc.code() if hasattr(exc, "code") else exc)
+        return (hit[1], hit[2]) if hit else (True, "")
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
@@ -239,11 +246,7 @@ def require_paid_subscription():
         principal = ext.verifier.verify(token, allowed=("access",))
     except Unauthenticated:
         return None
-    try:
-        active, paid_until = _access(principal.company_id, token)
-    except grpc.RpcError as exc:  # billing down: do not block the whole CRM on it
-        log.warning("billing check failed (%s); letting the write through", exc.code() if hasattr(exc, "code") else exc)
-        return None
+    active, paid_until = _access(principal.company_id, token)
     if not active:
         raise ApiError(402, "payment_required", paid_until=paid_until)
     return None
