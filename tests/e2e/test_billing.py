@@ -484,3 +484,25 @@ def test_simulator_merchant_api_checks_the_auth_header_and_the_request(system, c
     resp = requests.post(f"{base}/invoice/create", json=body, headers=ok, timeout=10)
     assert resp.status_code == 200 and resp.json()["error_code"] == 0 and resp.json()["invoice_id"]
     assert requests.get(f"{base}/invoice/status/{sid}/1", headers=ok, timeout=10).status_code == 404
+
+
+def test_invoice_asked_for_on_the_payment_page_is_paid_in_click(company, system):
+    admin = company["api"]
+    o = order(admin, seats=2, months=1)
+    page = requests.get(o["payment_url"], timeout=10)
+    base = o["payment_url"].split("/services/")[0]
+    invoice_form = page.text.split("</form>")[1]
+    hidden = {html.unescape(n): html.unescape(v) for n, v in
+              re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', invoice_form)}
+    assert hidden["transaction_param"] == o["id"]
+    bad = requests.post(f"{base}/services/pay/invoice", data={**hidden, "phone_number": "12"}, timeout=10)
+    assert bad.status_code == 422
+    sent = requests.post(f"{base}/services/pay/invoice", data={**hidden, "phone_number": "998901234567"}, timeout=10)
+    assert sent.status_code == 200
+    invoice_id = re.search(r'data-invoice-id="(\d+)"', sent.text).group(1)
+    assert get_order(admin, o["id"])["status"] == "pending"
+    paid = requests.post(f"{base}/invoices/{invoice_id}", data={"card_number": "8600 1234 1234 1234",
+                                                                "expire_date": "12/30"}, timeout=90)
+    assert status_of(paid.text) == "2", paid.text
+    assert get_order(admin, o["id"])["status"] == "paid"
+    assert requests.get(f"{base}/invoices/{invoice_id}", timeout=10).text.count("already paid") == 1
