@@ -201,7 +201,9 @@ SECRETS = {
 
 # What each simulator reads besides crm.env (compose only: production talks to the real provider).
 SIMULATOR_ENV = {
-    "click": {"CLICK_SIMULATOR_PORT": "8090", "CLICK_SECRET_KEY": SECRETS["CLICK_SECRET_KEY"][0],
+    # CLICK_SIMULATOR_HOST: the address to listen on, for a container (the simulator binds 127.0.0.1
+    # until it reads this setting: then billing and the browser cannot reach it in compose).
+    "click": {"CLICK_SIMULATOR_HOST": "0.0.0.0", "CLICK_SIMULATOR_PORT": "8090", "CLICK_SECRET_KEY": SECRETS["CLICK_SECRET_KEY"][0],
               "CLICK_CALLBACK_BASE": f"http://gateway:{GATEWAY_PORT}/api/v1/payments/click"},
 }
 
