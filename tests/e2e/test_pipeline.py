@@ -134,10 +134,10 @@ def test_admin_saves_the_edited_funnel_as_a_whole(api, system):
     lost = groups["failed"]["stages"][0]
     groups["failed"]["stages"] = [{"name": "No budget", "color": "#F44336"}]  # replace a stage
     resp = a["api"].put(f"/api/v1/funnels/{funnel['id']}", json={
-        **edited, "removed": [{"stage_id": lost["id"], "move_to_stage_id": first["id"]}]})
+        **edited, "name": "  Sales  ", "removed": [{"stage_id": lost["id"], "move_to_stage_id": first["id"]}]})
     assert resp.status_code == 200, resp.text
     saved = resp.json()
-    assert saved["version"] == 2
+    assert saved["version"] == 2 and saved["name"] == "Sales"
     got = {g["key"]: g["stages"] for g in saved["groups"]}
     assert [s["name"] for s in got["in_progress"]] == [second["name"], "Called back", "Negotiation"]
     assert [s["position"] for s in got["in_progress"]] == [0, 1, 2]
