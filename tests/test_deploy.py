@@ -143,6 +143,27 @@ def test_compose_runs_every_process_type_of_the_code(compose_config):
         assert infra in services, infra
 
 
+def test_compose_runs_the_entry_points_make_run_runs(compose_config):
+    """Each Procfile process (what `make run` starts) runs in compose with the same command: a
+    service's `all` as one container per role, the gateway and simulators as they are; the broker and
+    the mail catcher are replaced by Kafka and mailpit."""
+    commands = {name: s.get("command", []) for name, s in compose_config["services"].items()}
+    roles = {svc.module: svc.roles for svc in gen.discover_services()}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, cmd = line.partition(":")
+        argv = [a.removeprefix(".venv/bin/") for a in cmd.split()]
+        if argv[:2] == ["python", "-m"] and argv[2] in roles:
+            assert argv[3:] == ["all"], line
+            assert {(argv[2], r) for r in roles[argv[2]]} <= service_processes(commands), line
+        elif argv[:2] == ["python", "-m"] or argv[0] == "gunicorn":
+            assert argv in commands.values(), f"{line}: no compose service runs {argv}"
+        else:
+            assert name.strip() in ("broker", "mail"), f"{line}: not in docker-compose.yml"
+    assert {"kafka", "mailpit"} <= set(commands)
+
+
 def test_compose_health_checks_and_start_order(compose_config):
     services = compose_config["services"]
     one_shots = {n for n, s in services.items() if s.get("restart") == "no"}
