@@ -241,6 +241,8 @@ def test_bad_funnel_edits_are_422_with_every_field_and_change_nothing(api):
     resp = attempt(lambda b: b["groups"][2]["stages"].append({k: twice[k] for k in ("id", "name", "color")}))
     assert _field_codes(resp) == {("groups.2.stages.1.id", "duplicate")}
     assert a["api"].get(url).json() == funnel
+    huge = a["api"].put(url, json={**funnel, "version": 2**70})
+    assert huge.status_code == 422 and _field_codes(huge) == {("version", "too_large")}
     bad_json = a["api"].request("PUT", url, data="{", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and bad_json.json()["error"]["code"] == "invalid_json"
 

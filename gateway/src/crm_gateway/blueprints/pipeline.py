@@ -82,7 +82,7 @@ class RemovalIn(Schema):
 
 
 class FunnelPut(Schema):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**53 - 1)
     name: str | None = Field(None, min_length=1, max_length=100)
     groups: list[GroupIn] = Field(min_length=1, max_length=8, description="All four groups, each once")
     removed: list[RemovalIn] = Field(default_factory=list, max_length=200,
