@@ -31,6 +31,7 @@ def _check_color(value: str) -> str:
 
 Color = Annotated[str, Field(min_length=1, max_length=32, description="#RRGGBB: a palette color or any other",
                              json_schema_extra={"pattern": "^#[0-9A-Fa-f]{6}$"}), AfterValidator(_check_color)]
+FieldKey = Annotated[str, Field(min_length=1, max_length=50)]
 FieldKeys = Field(default_factory=list, max_length=300, description="Field keys (built-in or custom)")
 
 
@@ -98,10 +99,10 @@ class Rules(BaseModel):
 
 
 class RulesIn(Schema):
-    required: list[str] = FieldKeys
-    one_time: list[str] = FieldKeys
-    autodate: list[str] = FieldKeys
-    autonumber: list[str] = FieldKeys
+    required: list[FieldKey] = FieldKeys
+    one_time: list[FieldKey] = FieldKeys
+    autodate: list[FieldKey] = FieldKeys
+    autonumber: list[FieldKey] = FieldKeys
 
 
 class Palette(BaseModel):
