@@ -3,8 +3,10 @@ package, driven through /usr/bin/chromedriver) for the browser tests of the web 
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
+import signal
 
 import pytest
 
@@ -18,6 +20,9 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 def system(tmp_path_factory):
     s = start_system(tmp_path_factory.mktemp("system"))
     yield s
+    for proc in s.running.values():  # SIGTERM all at once, then wait: shutdown takes the slowest, not the sum
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
     s.stop_all()
 
 
@@ -52,7 +57,8 @@ def browser(chrome, system):
     from tests.browser.ui import Browser
 
     b = Browser(chrome, system.gateway_url())
-    b.open("/login")
+    if not chrome.current_url.startswith(b.base):
+        b.open("/login")
     chrome.execute_script("sessionStorage.clear(); localStorage.clear();")
     yield b
     chrome.execute_script("sessionStorage.clear(); localStorage.clear();")

@@ -44,6 +44,7 @@ def test_ui_is_served_with_hashed_assets_and_security_headers(system):
 
 def test_login_and_crm_id_in_the_user_menu(browser, api):
     a = sign_up(api)
+    browser.open("/login")
     browser.shot("login")
     assert browser.find("#login-page h1").text == "Вход в CRM"  # Russian by default
     browser.fill("#login-form input[name=email]", a["user"]["email"])
@@ -69,6 +70,7 @@ def test_login_with_an_email_in_two_crms_asks_which_crm(browser, api):
     email = unique_email("two")
     a = sign_up(api, email=email, password="same-pass-1")
     b = sign_up(api, email=email, password="same-pass-1")
+    browser.open("/login")
     browser.fill("#login-form input[name=email]", email)
     browser.fill("#login-form input[name=password]", "same-pass-1")
     browser.click("#login-submit")
@@ -132,6 +134,7 @@ def test_role_permission_toggle(browser, api):
 def test_forgot_and_reset_password_from_the_email(browser, api, system):
     a = sign_up(api)
     email = a["user"]["email"]
+    browser.open("/login")
     browser.click("#forgot-link")
     browser.find("#forgot-page")
     browser.fill("#forgot-form input[name=email]", email)
