@@ -369,7 +369,7 @@ def delete_client(id: str):  # noqa: A002
 
 
 @api.operation("POST", "/api/v1/clients/{id}/restore", "Restore a deleted client (admin)", response=ClientOut,
-               errors=(403, 404))
+               permission="restore_records", errors=(404,))
 def restore_client(id: str):  # noqa: A002
     return jsonify(client_json(clients.restore_client(id).client))
 
@@ -466,7 +466,7 @@ def delete_deal(id: str):  # noqa: A002
 
 
 @api.operation("POST", "/api/v1/deals/{id}/restore", "Restore a deleted deal (admin)", response=DealOut,
-               errors=(403, 404))
+               permission="restore_records", errors=(404,))
 def restore_deal(id: str):  # noqa: A002
     return jsonify(deal_json(clients.restore_deal(id).deal))
 
@@ -529,7 +529,7 @@ def task_types():
 
 
 @api.operation("POST", "/api/v1/task-types", "Add a task type to the company's list (admin)", body=TaskTypeIn,
-               response=TaskTypeOut, status=201, errors=(403, 409))
+               response=TaskTypeOut, status=201, permission="admin", errors=(409,))
 def create_task_type(body: TaskTypeIn):
     t = clients.create_task_type(body.name).type
     return jsonify({"key": t.key, "name": t.name, "builtin": t.builtin}), 201

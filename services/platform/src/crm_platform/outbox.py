@@ -27,9 +27,9 @@ from crm_platform.messaging import KafkaUnavailable, TopicManager, make_producer
 log = logging.getLogger(__name__)
 
 
-def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: str, aggregate_id: str,
-              message: Message, company_id: str, actor_id: str) -> str:
-    """Fill the event's metadata and insert it into the outbox in the caller's transaction."""
+def event_row(*, topic: str, aggregate_type: str, aggregate_id: str, message: Message, company_id: str,
+              actor_id: str) -> dict:
+    """Fill the event's metadata and return its outbox row (not yet inserted)."""
     event_id = str(uuid.uuid4())
     now = utcnow()
     meta = message.metadata
@@ -42,11 +42,24 @@ def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: st
     meta.actor_id = actor_id
     meta.aggregate_id = aggregate_id
     meta.request_id = request_id_var.get()
-    session.execute(outbox.insert().values(
-        event_id=event_id, company_id=company_id, topic=topic, aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id, event_type=meta.event_type, payload=message.SerializeToString(),
-        headers={"request_id": meta.request_id}, created_at=now, attempts=0))
-    return event_id
+    return dict(event_id=event_id, company_id=company_id, topic=topic, aggregate_type=aggregate_type,
+                aggregate_id=aggregate_id, event_type=meta.event_type, payload=message.SerializeToString(),
+                headers={"request_id": meta.request_id}, created_at=now, attempts=0)
+
+
+def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: str, aggregate_id: str,
+              message: Message, company_id: str, actor_id: str) -> str:
+    """Fill the event's metadata and insert it into the outbox in the caller's transaction."""
+    row = event_row(topic=topic, aggregate_type=aggregate_type, aggregate_id=aggregate_id, message=message,
+                    company_id=company_id, actor_id=actor_id)
+    session.execute(outbox.insert().values(**row))
+    return row["event_id"]
+
+
+def add_events(session: Session, outbox: Table, rows: list[dict]) -> None:
+    """Insert many rows made by `event_row` with one statement (bulk changes: one round trip, not n)."""
+    if rows:
+        session.execute(outbox.insert(), rows)
 
 
 class OutboxRelay:
