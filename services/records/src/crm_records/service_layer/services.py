@@ -214,12 +214,13 @@ class RecordsService:
     @staticmethod
     def _remember(s: Session, p: Principal, operation: str, key: str, request_hash: str, result_id: str) -> None:
         if key:
-            s.execute(IDEMPOTENCY.insert().values(company_id=p.company_id, key=key[:200], operation=operation,
+            s.execute(IDEMPOTENCY.insert().values(company_id=p.company_id, key=key, operation=operation,
                                                   request_hash=request_hash, response=result_id.encode(),
                                                   created_at=utcnow()))
 
     def _idempotent(self, operation: str, p: Principal, key: str, request_hash: str, work):
         """Run `work(s)` once per idempotency key; a concurrent duplicate loses and replays."""
+        key = (key or "")[:200]
         for attempt in range(2):
             try:
                 with self.db.session(company_id=p.company_id, write=True) as s:
