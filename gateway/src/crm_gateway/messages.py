@@ -77,7 +77,6 @@ ERRORS: dict[str, dict[str, str]] = {
     "idempotency_in_progress": {"en": "A request with this Idempotency-Key is still being processed.",
                                 "ru": "Запрос с этим Idempotency-Key ещё обрабатывается."},
     "process_not_found": {"en": "Business process not found.", "ru": "Бизнес-процесс не найден."},
-    "invalid_cursor": {"en": "The page cursor is invalid.", "ru": "Неверный курсор страницы."},
     "internal": {"en": "Something went wrong on our side.", "ru": "Что-то пошло не так на нашей стороне."},
 }
 

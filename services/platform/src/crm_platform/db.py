@@ -23,6 +23,15 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+def rfc3339(value: _dt.datetime | None) -> str:
+    """RFC 3339 UTC text of a stored time ('' for None); SQLite hands datetimes back naive, in UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 class TenantScoped:
     """Mixin for rows owned by one company."""
 

@@ -13,6 +13,7 @@ from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
 from crm.records.v1 import records_service_pb2 as rpb
 from crm.records.v1 import records_service_pb2_grpc as rgrpc
 from crm_platform.auth import SERVICE, TokenSigner
+from crm_platform.db import rfc3339
 from crm_platform.rpc import call_metadata, make_channel, service_config
 
 class Pipeline:
@@ -77,7 +78,7 @@ class Records:
                     deal_id: str = "", client_id: str = "") -> str:
         """Create the task (once per idempotency key) and return its id."""
         req = rpb.CreateTaskRequest(type=task_type, comment=comment,
-                                    due_at=due_at.isoformat().replace("+00:00", "Z"), responsible_id=responsible_id,
+                                    due_at=rfc3339(due_at), responsible_id=responsible_id,
                                     deal_id=deal_id, client_id=client_id, idempotency_key=idempotency_key,
                                     process_id=process_id)
         resp = self.stub.CreateTask(req, timeout=self.timeout, wait_for_ready=True,

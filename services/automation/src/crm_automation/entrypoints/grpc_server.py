@@ -5,11 +5,8 @@ from __future__ import annotations
 from crm.automation.v1 import automation_service_pb2 as pb
 from crm.automation.v1 import automation_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
+from crm_platform.db import rfc3339
 from crm_automation.domain.model import Definition
-
-
-def _ts(value) -> str:
-    return value.isoformat().replace("+00:00", "Z") if value else ""
 
 
 def process_pb(p) -> pb.Process:
@@ -17,14 +14,14 @@ def process_pb(p) -> pb.Process:
                       trigger=pb.Trigger(event=p.trigger_event, stage_id=p.trigger_stage_id),
                       conditions=pb.Conditions(funnel_id=p.funnel_id, stage_group=p.stage_group), due=p.due,
                       assignee=p.assignee, task_type=p.task_type, comment=p.comment, enabled=p.enabled,
-                      author_id=p.author_id, created_at=_ts(p.created_at), updated_at=_ts(p.updated_at))
+                      author_id=p.author_id, created_at=rfc3339(p.created_at), updated_at=rfc3339(p.updated_at))
 
 
 def run_pb(r) -> pb.ProcessRun:
     return pb.ProcessRun(id=r.id, process_id=r.process_id, event_id=r.event_id, event=r.event,
                          record_type=r.record_type, record_id=r.record_id, outcome=r.outcome, task_id=r.task_id,
-                         error=r.error, attempts=r.attempts, created_at=_ts(r.created_at),
-                         finished_at=_ts(r.finished_at))
+                         error=r.error, attempts=r.attempts, created_at=rfc3339(r.created_at),
+                         finished_at=rfc3339(r.finished_at))
 
 
 def definition(msg: pb.ProcessInput) -> Definition:

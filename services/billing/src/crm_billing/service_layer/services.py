@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from crm.billing.events.v1 import billing_events_pb2 as ev
 from crm_platform.context import Principal
 from crm_platform.db import Database, utcnow
+from crm_platform.db import rfc3339 as db_rfc3339
 from crm_platform.errors import AppError, FailedPrecondition, FieldCollector, NotFound, PermissionDenied
 from crm_platform.outbox import add_event
 from crm_billing.adapters.click_api import ClickApiError, ClickMerchantApi
@@ -48,14 +49,6 @@ def now_seconds() -> int:
 
 def rfc3339(seconds: int) -> str:
     return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _ts(value: _dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_dt.timezone.utc)
-    return value.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -396,5 +389,5 @@ class BillingService:
     # ---- views ---------------------------------------------------------------------------------
     def order_view(self, order: Order) -> dict:
         return {"id": order.id, "seats": order.seats, "months": order.months, "amount_tiyin": order.amount_tiyin,
-                "status": order.status, "payment_url": self.payment_url(order), "created_at": _ts(order.created_at),
-                "paid_at": _ts(order.paid_at), "invoice_id": order.invoice_id or 0}
+                "status": order.status, "payment_url": self.payment_url(order), "created_at": db_rfc3339(order.created_at),
+                "paid_at": db_rfc3339(order.paid_at), "invoice_id": order.invoice_id or 0}

@@ -5,24 +5,21 @@ from __future__ import annotations
 from crm.identity.v1 import identity_service_pb2 as pb
 from crm.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
+from crm_platform.db import rfc3339
 from crm_identity.domain import model
 
 PUBLIC_METHODS = {f"/crm.identity.v1.AuthService/{m}" for m in
                   ("SignUp", "Login", "RefreshToken", "Logout", "ForgotPassword", "ResetPassword")}
 
 
-def _ts(value) -> str:
-    return value.isoformat().replace("+00:00", "Z") if value else ""
-
-
 def company_pb(c) -> pb.Company:
     return pb.Company(id=c.id, name=c.name, crm_id=model.format_crm_id(c.crm_id), time_zone=c.time_zone,
-                      created_at=_ts(c.created_at))
+                      created_at=rfc3339(c.created_at))
 
 
 def user_pb(u) -> pb.User:
     return pb.User(id=u.id, first_name=u.first_name, last_name=u.last_name, email=u.email, role_id=u.role_id,
-                   group_id=u.group_id, active=u.active, created_at=_ts(u.created_at))
+                   group_id=u.group_id, active=u.active, created_at=rfc3339(u.created_at))
 
 
 def role_pb(r) -> pb.Role:

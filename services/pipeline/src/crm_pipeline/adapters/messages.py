@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 
 from crm.pipeline.v1 import pipeline_service_pb2 as pb
+from crm_platform.db import rfc3339
 from crm_pipeline.domain import model
 
 
-def ts(value) -> str:
-    """RFC 3339 UTC text of a datetime ('' for None); SQLite hands back naive UTC datetimes."""
-    if not value:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+ts = rfc3339  # RFC 3339 UTC text of a stored time
 
 
 def stage_pb(s) -> pb.Stage:
