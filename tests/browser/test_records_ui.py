@@ -63,14 +63,22 @@ def test_funnel_editor_adds_renames_recolors_and_reorders(browser, company):
     browser.fill(f"{new} input[name=stage-name]", "Переговоры")
     browser.click(f"{new} [data-action=color]")
     browser.click(f"{new} .palette-pop [data-color='#E91E63']")
+    names_js = "return [...document.querySelectorAll(arguments[0])].map(i => i.value)"
+    stage_inputs = f"{group} li.stage input[name=stage-name]"
     browser.click(f"{new} button[aria-label=up]")  # one place up
+    assert browser.driver.execute_script(names_js, stage_inputs).index("Переговоры") == before - 1
+    # then dragged by its handle onto the first stage of the group
+    rows = browser.all(f"{group} li.stage")
+    browser.driver.execute_script(DRAG, rows[before - 1], rows[0])
+    browser.until(lambda: browser.driver.execute_script(names_js, stage_inputs)[0] == "Переговоры",
+                  message="the dragged stage first")
     browser.shot("funnel_editor")
     browser.click("#funnel-save")
     browser.find("#funnel-notice")
     saved = stages(deal_funnel(company), "in_progress")
     names = [s["name"] for s in saved]
     assert len(saved) == before + 1
-    assert names.index("Переговоры") == before - 1
+    assert names[0] == "Переговоры"
     assert next(s for s in saved if s["name"] == "Переговоры")["color"].upper() == "#E91E63"
     # a too long name shows the API's field error under that stage
     browser.click("#funnel-edit")

@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import SCREENSHOTS
 
-WAIT = 10
+WAIT = 15
 
 
 class Browser:

@@ -181,6 +181,17 @@ const ru = {
   yes: "Да",
   no: "Нет",
   not_found_page: "Страница не найдена.",
+  act_created: "Создано",
+  act_updated: "Изменено",
+  act_stage_changed: "Смена этапа",
+  act_responsible_changed: "Смена ответственного",
+  act_deleted: "Удалено",
+  act_restored: "Восстановлено",
+  act_task_created: "Создана задача",
+  src_automation: "бизнес-процесс",
+  src_system: "система",
+  f_task: "Задача",
+  f_fields: "Поля",
 };
 
 type Key = keyof typeof ru;
@@ -365,6 +376,17 @@ const en: Record<Key, string> = {
   yes: "Yes",
   no: "No",
   not_found_page: "Page not found.",
+  act_created: "Created",
+  act_updated: "Changed",
+  act_stage_changed: "Stage changed",
+  act_responsible_changed: "Responsible changed",
+  act_deleted: "Deleted",
+  act_restored: "Restored",
+  act_task_created: "Task created",
+  src_automation: "business process",
+  src_system: "system",
+  f_task: "Task",
+  f_fields: "Fields",
 };
 
 const TEXTS: Record<Lang, Record<Key, string>> = { ru, en };

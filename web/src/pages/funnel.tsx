@@ -1,6 +1,6 @@
 // Settings → Funnel: the four fixed groups with their stages; an edit mode (add, rename, recolor,
 // drag to reorder, remove) saved as a whole with the funnel's version; per-stage field rules.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, get, put } from "../api";
 import { t, type TextKey } from "../i18n";
 import { can, useMe } from "../session";
@@ -49,7 +49,9 @@ export function FunnelEditor() {
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState("");
   const [rulesFor, setRulesFor] = useState<Stage | null>(null);
-  const [dragging, setDragging] = useState<{ group: number; index: number } | null>(null);
+  // The stage being dragged (a ref: drop may come before a re-render).
+  const dragging = useRef<{ group: number; index: number } | null>(null);
+  const setDragging = (v: { group: number; index: number } | null) => (dragging.current = v);
 
   const load = async () => {
     try {
@@ -139,12 +141,13 @@ export function FunnelEditor() {
         <div class={`funnel-groups${draft ? " editing" : ""}`}>
           {shown.groups.map((g, gi) => (
             <div class="funnel-group" key={g.key} data-group={g.key}
-              onDragOver={(e) => draft && dragging && e.preventDefault()}
+              onDragOver={(e) => draft && dragging.current && e.preventDefault()}
               onDrop={(e) => {
                 e.preventDefault();
-                if (!draft || !dragging) return;
+                const from = dragging.current;
+                if (!draft || !from) return;
                 update((d) => {
-                  const [moved] = d.groups[dragging.group].stages.splice(dragging.index, 1);
+                  const [moved] = d.groups[from.group].stages.splice(from.index, 1);
                   d.groups[gi].stages.push(moved);
                 });
                 setDragging(null);
@@ -164,9 +167,10 @@ export function FunnelEditor() {
                       onDrop={(e) => {
                         e.preventDefault();
                         e.stopPropagation();
-                        if (!dragging) return;
+                        const from = dragging.current;
+                        if (!from) return;
                         update((d) => {
-                          const [moved] = d.groups[dragging.group].stages.splice(dragging.index, 1);
+                          const [moved] = d.groups[from.group].stages.splice(from.index, 1);
                           d.groups[gi].stages.splice(si, 0, moved);
                         });
                         setDragging(null);

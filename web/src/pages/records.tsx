@@ -469,10 +469,11 @@ export function RecordCard({ entity, id }: { entity: Entity; id: string }) {
             <ul class="timeline">
               {history.map((h) => (
                 <li key={h.id}>
-                  <span class="muted">{dateTime(h.at)} · {userName(refs, h.actor_id) || h.source}</span>
-                  <div><strong>{h.action}</strong></div>
+                  <span class="muted">{dateTime(h.at)} · {h.source === "user" ? userName(refs, h.actor_id)
+                    : t(`src_${h.source}` as TextKey)}</span>
+                  <div><strong>{label(`act_${h.action}`, h.action)}</strong></div>
                   {h.changes.map((c, i) => (
-                    <div key={i} class="muted">{c.field}: {fmt(c.old)} → {fmt(c.new)}</div>
+                    <div key={i} class="muted">{fieldLabel(refs, entity, c.field)}: {show(refs, c.field, c.old)} → {show(refs, c.field, c.new)}</div>
                   ))}
                 </li>
               ))}
@@ -484,8 +485,28 @@ export function RecordCard({ entity, id }: { entity: Entity; id: string }) {
   );
 }
 
-function fmt(v: any): string {
+function label(key: string, fallback: string): string {
+  const text = t(key as TextKey);
+  return text === key ? fallback : text;
+}
+
+const BUILTIN_LABELS: Record<string, TextKey> = {
+  title: "title", amount: "amount", client_id: "client", stage_id: "stage", responsible_id: "responsible",
+  name: "name", phone: "phone", email: "email", task: "f_task",
+};
+
+function fieldLabel(refs: Refs, entity: Entity, field: string): string {
+  const key = field.startsWith("fields.") ? field.slice(7) : field;
+  if (BUILTIN_LABELS[key]) return t(BUILTIN_LABELS[key]);
+  return refs.fields.find((f) => f.entity === entity && f.key === key)?.name ?? key;
+}
+
+function show(refs: Refs, field: string, v: any): string {
   if (v === null || v === undefined || v === "") return "—";
+  if (field === "responsible_id") return userName(refs, v) || String(v);
+  if (field === "stage_id") return stageOf(refs, v)?.name ?? String(v);
+  if (field === "task" && typeof v === "string") return "✓";
+  if (field === "phone" && typeof v === "object") return v.e164 ?? `${v.country} ${v.number}`;
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
