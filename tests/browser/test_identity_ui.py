@@ -129,6 +129,13 @@ def test_role_permission_toggle(browser, api):
         r for r in a["api"].get("/api/v1/roles").json()["items"] if r["id"] == manager["id"]
     )["permissions"]["edit_phone"] is (not before), message="the permission toggled")
     browser.until(lambda: browser.all(toggle)[0].is_selected() is (not before), message="the toggle shows it")
+    # a new group through its dialog
+    browser.click("#add-group")
+    browser.fill("#group-dialog input[name=name]", "Отдел продаж")
+    browser.click("#group-dialog button[type=submit]")
+    browser.gone("#group-dialog")
+    browser.find("#groups [data-group='Отдел продаж'].active")
+    assert "Отдел продаж" in [g["name"] for g in a["api"].get("/api/v1/groups").json()["items"]]
 
 
 def test_forgot_and_reset_password_from_the_email(browser, api, system):

@@ -80,6 +80,14 @@ def test_funnel_editor_adds_renames_recolors_and_reorders(browser, company):
     assert len(saved) == before + 1
     assert names[0] == "Переговоры"
     assert next(s for s in saved if s["name"] == "Переговоры")["color"].upper() == "#E91E63"
+    # the rules of a stage: "amount" required there
+    browser.click(f"{group} li.stage[data-stage='Переговоры'] [data-action=rules]")
+    browser.click("#stage-rules tr[data-field=amount] input[data-rule=required]")
+    browser.shot("stage_rules")
+    browser.click("#rules-save")
+    browser.gone("#stage-rules")
+    negotiation = next(s for s in saved if s["name"] == "Переговоры")
+    assert company["api"].get(f"/api/v1/stages/{negotiation['id']}/rules").json()["required"] == ["amount"]
     # a too long name shows the API's field error under that stage
     browser.click("#funnel-edit")
     browser.fill(f"{group} li.stage:first-child input[name=stage-name]", "x" * 51)
@@ -164,6 +172,10 @@ def test_bulk_responsible_change_with_cascade(browser, company):
         assert api.get(f"/api/v1/deals/{d['id']}").json()["responsible_id"] == other["id"]
     assert api.get(f"/api/v1/deals/{d3['id']}").json()["responsible_id"] == company["user"]["id"]
     assert api.get(f"/api/v1/clients/{client['id']}").json()["responsible_id"] == other["id"]  # the cascade
+    browser.open(f"/clients/{client['id']}")
+    for d in (d1, d2):
+        browser.find(f"#client-deals li[data-deal-id='{d['id']}']")
+    browser.text("#client-card [data-field=responsible_id] select option:checked", "Дилноза")
 
 
 def test_client_card_phone_input_digits_only_with_country_code(browser, company):

@@ -156,3 +156,33 @@ export function dateTime(value: string | null | undefined): string {
   if (Number.isNaN(d.getTime())) return value;
   return d.toLocaleString(lang() === "ru" ? "ru-RU" : "en-US", { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** A small "name it" dialog (instead of window.prompt): one text field with the API's error. */
+export function NameDialog(props: { title: string; label: string; id?: string; onClose: () => void;
+  onSubmit: (name: string) => Promise<void> }) {
+  const [name, setName] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await props.onSubmit(name);
+      props.onClose();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  };
+  const fe = error?.fieldMessages?.() ?? {};
+  return (
+    <Modal title={props.title} onClose={props.onClose} id={props.id}>
+      <form onSubmit={submit} noValidate>
+        <TextField label={props.label} name="name" value={name} onValue={setName} error={fe.name} />
+        {error && !fe.name && <ErrorBox error={error} />}
+        <div class="actions">
+          <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
+          <button type="submit" class="primary">{t("create")}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -279,7 +279,6 @@ export function BoardPage() {
 
 // ---- the tables --------------------------------------------------------------------------------
 export function RecordsTable({ entity }: { entity: Entity }) {
-  const me = useMe();
   const refs = useRefs();
   const isDeal = entity === "deal";
   const [filters, setFilters] = useState({ q: "", stage_id: "", responsible_id: "", deleted: false });
@@ -290,8 +289,19 @@ export function RecordsTable({ entity }: { entity: Entity }) {
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState("");
   const path = isDeal ? "/api/v1/deals" : "/api/v1/clients";
-  const load = () => get<{ items: Array<Deal | Client> }>(path + qs({ ...filters, deleted: filters.deleted || undefined, limit: 200 }))
-    .then((r) => { setItems(r.items); setSelected((s) => s.filter((id) => r.items.some((x) => x.id === id))); }, setError);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const query = (more?: string) => path + qs({ ...filters, deleted: filters.deleted || undefined, limit: 100, cursor: more });
+  type Page = { items: Array<Deal | Client>; next_cursor: string | null };
+  const load = () => get<Page>(query())
+    .then((r) => {
+      setItems(r.items);
+      setCursor(r.next_cursor);
+      setSelected((s) => s.filter((id) => r.items.some((x) => x.id === id)));
+    }, setError);
+  const loadMore = () => cursor && get<Page>(query(cursor)).then((r) => {
+    setItems((cur) => [...cur, ...r.items]);
+    setCursor(r.next_cursor);
+  }, setError);
   useEffect(() => {
     const timer = setTimeout(load, 200);
     return () => clearTimeout(timer);
@@ -382,7 +392,7 @@ export function RecordsTable({ entity }: { entity: Entity }) {
         </tbody>
       </table>
       {!items.length && <p class="muted">{t("no_items")}</p>}
-      {!can(me, "admin") && null}
+      {cursor && <p><button type="button" class="secondary" id="load-more" onClick={loadMore}>{t("load_more")}</button></p>}
       {creating && (
         <Modal title={isDeal ? t("add_deal") : t("add_client")} onClose={() => setCreating(false)} id={`${entity}-dialog`} wide>
           <RecordForm entity={entity} record={null} refs={refs} onCancel={() => setCreating(false)}
@@ -400,16 +410,19 @@ export function RecordCard({ entity, id }: { entity: Entity; id: string }) {
   const [record, setRecord] = useState<any>(null);
   const [history, setHistory] = useState<HistoryItem[]>([]);
   const [tasks, setTasks] = useState<Task[]>([]);
+  const [deals, setDeals] = useState<Deal[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [version, setVersion] = useState(0);
   const isDeal = entity === "deal";
   const path = `/api/v1/${entity}s/${id}`;
   const load = async () => {
     try {
-      const [r, rec, h, tk] = await Promise.all([
+      const [r, rec, h, tk, ds] = await Promise.all([
         loadRefs(), get(path), get<{ items: HistoryItem[] }>(`${path}/history`),
         get<{ items: Task[] }>(`/api/v1/tasks${qs({ [`${entity}_id`]: id })}`),
+        isDeal ? Promise.resolve({ items: [] as Deal[] }) : get<{ items: Deal[] }>(`/api/v1/deals${qs({ client_id: id, limit: 100 })}`),
       ]);
+      setDeals(ds.items);
       setRefs(r);
       setRecord(rec);
       setHistory(h.items);
@@ -463,6 +476,20 @@ export function RecordCard({ entity, id }: { entity: Entity; id: string }) {
           <RecordForm key={version} entity={entity} record={record} refs={refs} onSaved={() => load()} />
         </div>
         <div>
+          {!isDeal && (
+            <div class="panel" id="client-deals">
+              <h2>{t("deals")}</h2>
+              <ul class="list">
+                {deals.map((d) => (
+                  <li key={d.id} data-deal-id={d.id}>
+                    <Link href={`/deals/${d.id}`}>{d.title}</Link>
+                    <span class="muted"> · {stageOf(refs, d.stage_id)?.name ?? ""} · {money(d.amount)} {t("sum")}</span>
+                  </li>
+                ))}
+              </ul>
+              {!deals.length && <p class="muted">{t("no_items")}</p>}
+            </div>
+          )}
           <TasksPanel tasks={tasks} refs={refs} link={{ [`${entity}_id`]: id }} onChange={load} />
           <div class="panel" id="history">
             <h2>{t("history")}</h2>

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, get, patch, post } from "../api";
 import { t, type TextKey } from "../i18n";
 import { can, fullName, useMe, type Permissions, type User } from "../session";
-import { ErrorBox, Modal, SelectField, TextField } from "../ui";
+import { ErrorBox, Modal, NameDialog, SelectField, TextField } from "../ui";
 
 interface Group {
   id: string;
@@ -52,16 +52,11 @@ export function UsersAndRights() {
     load();
   }, []);
 
-  const addGroup = async () => {
-    const name = prompt(t("group_name"));
-    if (!name) return;
-    try {
-      const g = await post<Group>("/api/v1/groups", { name });
-      await load();
-      setGroupId(g.id);
-    } catch (e) {
-      setError(e);
-    }
+  const [naming, setNaming] = useState(false);
+  const addGroup = async (name: string) => {
+    const g = await post<Group>("/api/v1/groups", { name });
+    await load();
+    setGroupId(g.id);
   };
 
   const roleName = (id: string) => roles.find((r) => r.id === id)?.name ?? "";
@@ -76,7 +71,7 @@ export function UsersAndRights() {
           <div class="panel-head">
             <h2>{t("groups")}</h2>
             {can(me, "manage_users") && (
-              <button type="button" class="secondary small" id="add-group" onClick={addGroup}>{t("add_group")}</button>
+              <button type="button" class="secondary small" id="add-group" onClick={() => setNaming(true)}>{t("add_group")}</button>
             )}
           </div>
           <ul class="list" id="groups">
@@ -120,6 +115,8 @@ export function UsersAndRights() {
           )}
         </div>
       </div>
+      {naming && <NameDialog title={t("add_group")} label={t("group_name")} id="group-dialog"
+        onClose={() => setNaming(false)} onSubmit={addGroup} />}
       <RolesPanel roles={roles} onChange={load} editable={can(me, "manage_roles")} />
       {creating && (
         <CreateUser groups={groups} roles={roles} groupId={groupId} onClose={() => setCreating(false)}
@@ -191,23 +188,20 @@ function RolesPanel({ roles, onChange, editable }: { roles: Role[]; onChange: ()
     }
     onChange();
   };
-  const addRole = async () => {
-    const name = prompt(t("role_new_name"));
-    if (!name) return;
-    try {
-      await post("/api/v1/roles", { name, permissions: {} });
-    } catch (e) {
-      setError(e);
-    }
+  const [naming, setNaming] = useState(false);
+  const addRole = async (name: string) => {
+    await post("/api/v1/roles", { name, permissions: {} });
     onChange();
   };
   return (
     <div class="panel" id="roles">
       <div class="panel-head">
         <h2>{t("roles")}</h2>
-        {editable && <button type="button" class="secondary small" id="add-role" onClick={addRole}>{t("add_role")}</button>}
+        {editable && <button type="button" class="secondary small" id="add-role" onClick={() => setNaming(true)}>{t("add_role")}</button>}
       </div>
       <ErrorBox error={error} />
+      {naming && <NameDialog title={t("add_role")} label={t("role_new_name")} id="role-dialog"
+        onClose={() => setNaming(false)} onSubmit={addRole} />}
       <div class="table-wrap">
         <table class="table roles-table">
           <thead>
