@@ -42,6 +42,7 @@ def chrome():
         pytest.fail("Chromium is missing: `make browser` (apt-get install -y chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-dev-shm-usage", "--window-size=1400,900", "--lang=ru"):
         options.add_argument(arg)
@@ -61,4 +62,9 @@ def browser(chrome, system):
         b.open("/login")
     chrome.execute_script("sessionStorage.clear(); localStorage.clear();")
     yield b
-    chrome.execute_script("sessionStorage.clear(); localStorage.clear();")
+    if chrome.current_url.startswith(b.base):
+        chrome.execute_script("sessionStorage.clear(); localStorage.clear();")
+    # no script error and nothing the Content-Security-Policy blocked (4xx answers the UI shows are fine)
+    problems = [e["message"] for e in chrome.get_log("browser")
+                if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]]
+    assert not problems, problems
