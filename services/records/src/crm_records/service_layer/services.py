@@ -15,9 +15,10 @@ import json
 import logging
 import re
 import uuid
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import and_, event, func, or_, select
+from sqlalchemy import and_, event, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -140,6 +141,19 @@ def keyset_page(s: Session, q, model_cls, columns: dict[str, Any], sort: str, cu
         attr = {"title": "title_lc", "name": "name_lc"}.get(key, key)
         next_cursor = encode_cursor(sort, getattr(last, attr), last.id)
     return rows, next_cursor
+
+
+def _chunked(s: Session, make_query, ids: list[str], size: int = 500, scalars: bool = True) -> list:
+    """Run `make_query(chunk)` over `ids` in chunks (SQLite caps bound parameters) and join the rows."""
+    rows: list = []
+    for i in range(0, len(ids), size):
+        result = s.execute(make_query(ids[i:i + size]))
+        rows.extend(result.scalars() if scalars else result.all())
+    return rows
+
+
+def _no_number(key: str) -> int:
+    raise AssertionError("autonumbers are only drawn when a record enters a stage")
 
 
 def _like(text: str) -> str:
@@ -658,52 +672,67 @@ class RecordsService:
                 client=snap, previous_responsible_id=prev_resp, source=src), p)
         return True
 
-    def _set_deals_responsible(self, s: Session, p: Principal, deals: list[Deal], responsible_id: str,
-                               source: str) -> int:
-        """Give deals a new responsible user, each through the stage rules. Returns how many changed."""
-        n = 0
-        with s.no_autoflush:  # one flush at commit, not one per event row (O(n) instead of O(n^2))
-            for deal in deals:
-                if deal.responsible_id == responsible_id:
-                    continue
-                ctx = self.stages.require(p, deal.stage_id)
-                try:
-                    self._save_deal(s, p, deal, ctx, ctx, {"responsible_id": responsible_id}, {}, source)
-                except model.RuleViolation as exc:
-                    exc.details["deal_id"] = deal.id
-                    raise
-                n += 1
-        return n
-
-    def _set_clients_responsible(self, s: Session, p: Principal, clients: list[Client], responsible_id: str,
-                                 source: str) -> int:
-        n = 0
-        with s.no_autoflush:
-            for client in clients:
-                if client.responsible_id == responsible_id:
-                    continue
-                ctx = self.stages.require(p, client.stage_id)
-                try:
-                    self._save_client(s, p, client, ctx, ctx, {"responsible_id": responsible_id}, {}, source)
-                except model.RuleViolation as exc:
-                    exc.details["client_id"] = client.id
-                    raise
-                n += 1
-        return n
+    def _set_responsible(self, s: Session, p: Principal, entity: str, ids: list[str], responsible_id: str,
+                         source: str) -> int:
+        """Give many records (not deleted) a new responsible user, set-based: the stage rules are checked for
+        each record in Python, then one UPDATE, one history insert and one event insert per batch."""
+        cls = Deal if entity == "deal" else Client
+        own = (Deal.title, Deal.amount, Deal.client_id) if entity == "deal" else (Client.name, Client.phone,
+                                                                                  Client.email)
+        cols = (cls.id, cls.stage_id, cls.funnel_id, cls.responsible_id, cls.fields, cls.created_by, *own)
+        rows = sorted(_chunked(s, lambda chunk: select(*cols).where(
+            cls.company_id == p.company_id, cls.id.in_(chunk), cls.deleted.is_(False),
+            cls.responsible_id != responsible_id).with_for_update(), ids, scalars=False), key=lambda r: r.id)
+        if not rows:
+            return 0
+        now, src = utcnow(), SOURCES[source]
+        values_of = deal_values if entity == "deal" else client_values
+        history = []
+        for row in rows:
+            ctx = self.stages.require(p, row.stage_id)
+            before = values_of(row)
+            try:
+                model.enforce_rules(ctx=ctx, previous=None, before=before, after={**before, "responsible_id":
+                                                                                  responsible_id},
+                                    written={"responsible_id"}, entering=False, now=now, next_number=_no_number)
+            except model.RuleViolation as exc:
+                exc.details[f"{entity}_id"] = row.id
+                raise
+            history.append({"company_id": p.company_id, "entity": entity, "record_id": row.id, "at": now,
+                            "actor_id": p.user_id or "system", "source": source, "action": "responsible_changed",
+                            "changes": [{"field": "responsible_id", "old": row.responsible_id,
+                                         "new": responsible_id}]})
+            after = SimpleNamespace(**{**row._mapping, "responsible_id": responsible_id})
+            if entity == "deal":
+                self._publish(s, DEAL_TOPIC, "deal", row.id, ev.DealResponsibleChanged(
+                    deal=self.deal_snapshot(p, after, ctx.group_key), previous_responsible_id=row.responsible_id,
+                    source=src), p)
+            else:
+                self._publish(s, CLIENT_TOPIC, "client", row.id, ev.ClientResponsibleChanged(
+                    client=self.client_snapshot(p, after, ctx.group_key),
+                    previous_responsible_id=row.responsible_id, source=src), p)
+        changed = [r.id for r in rows]
+        for i in range(0, len(changed), 500):
+            s.execute(update(cls).where(cls.company_id == p.company_id, cls.id.in_(changed[i:i + 500]))
+                      .values(responsible_id=responsible_id, updated_at=now)
+                      .execution_options(synchronize_session=False))
+        s.execute(insert(History), history)
+        return len(changed)
 
     def _cascade_client_responsible(self, s: Session, p: Principal, client_ids: list[str], responsible_id: str,
                                     source: str) -> tuple[int, int]:
         """The clients' (not deleted) deals and the open tasks of the clients and those deals follow."""
-        deals = list(s.execute(select(Deal).where(Deal.client_id.in_(client_ids), Deal.deleted.is_(False))
-                               .order_by(Deal.id)).scalars())
-        n_deals = self._set_deals_responsible(s, p, deals, responsible_id, source)
-        deal_ids = [d.id for d in deals]
-        tasks = list(s.execute(select(Task).where(
-            Task.done.is_(False), Task.responsible_id != responsible_id,
-            or_(Task.client_id.in_(client_ids), Task.deal_id.in_(deal_ids) if deal_ids else False))).scalars())
-        for task in tasks:
-            task.responsible_id = responsible_id
-        return n_deals, len(tasks)
+        deal_ids = _chunked(s, lambda chunk: select(Deal.id).where(
+            Deal.company_id == p.company_id, Deal.client_id.in_(chunk), Deal.deleted.is_(False)), client_ids)
+        n_deals = self._set_responsible(s, p, "deal", deal_ids, responsible_id, source)
+        n_tasks = 0
+        for column, keys in ((Task.client_id, client_ids), (Task.deal_id, deal_ids)):
+            for i in range(0, len(keys), 500):
+                n_tasks += s.execute(update(Task).where(
+                    Task.company_id == p.company_id, Task.done.is_(False), Task.responsible_id != responsible_id,
+                    column.in_(keys[i:i + 500])).values(responsible_id=responsible_id)
+                    .execution_options(synchronize_session=False)).rowcount
+        return n_deals, n_tasks
 
     def delete_client(self, p: Principal, client_id: str) -> Client:
         with self.db.session(company_id=p.company_id, write=True) as s:
@@ -759,18 +788,17 @@ class RecordsService:
                 {"field": "ids", "code": "too_many", "params": {"max": MAX_BULK}}])
         return ids
 
-    def _bulk_load(self, s: Session, cls, ids: list[str], code: str):
-        rows = []
-        for i in range(0, len(ids), 500):
-            rows.extend(s.execute(select(cls).where(cls.id.in_(ids[i:i + 500]))).scalars())
+    def _bulk_check(self, s: Session, p: Principal, cls, ids: list[str], code: str) -> None:
+        """Every id must be a record of the company (404 otherwise) and not deleted (409)."""
+        rows = _chunked(s, lambda chunk: select(cls.id, cls.deleted).where(cls.company_id == p.company_id,
+                                                                          cls.id.in_(chunk)), ids, scalars=False)
         found = {r.id for r in rows}
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFound(code, "Some records were not found", ids=missing[:50])
-        deleted = [r.id for r in rows if r.deleted]
+        deleted = sorted(r.id for r in rows if r.deleted)
         if deleted:
             raise FailedPrecondition("record_deleted", "Some records are deleted", ids=deleted[:50])
-        return sorted(rows, key=lambda r: r.id)
 
     def _warm(self, p: Principal, stage_ids: Iterable[str]) -> None:
         for sid in set(stage_ids):
@@ -787,18 +815,18 @@ class RecordsService:
             self._check_user(p, errors, responsible_id)
         errors.raise_if_any()
         with self.db.session(company_id=p.company_id) as s:
-            stage_ids = set(s.execute(select(Deal.stage_id).where(Deal.id.in_(ids))).scalars())
+            stage_ids = set(_chunked(s, lambda chunk: select(Deal.stage_id).where(Deal.id.in_(chunk)), ids))
         self._warm(p, stage_ids)
         with self.db.session(company_id=p.company_id, write=True) as s:
-            deals = self._bulk_load(s, Deal, ids, "deal_not_found")
-            n_deals = self._set_deals_responsible(s, p, deals, responsible_id, source_of(p))
-            n_clients = 0
-            if cascade:
-                client_ids = sorted({d.client_id for d in deals if d.client_id})
-                clients = [c for i in range(0, len(client_ids), 500) for c in s.execute(
-                    select(Client).where(Client.id.in_(client_ids[i:i + 500]), Client.deleted.is_(False))).scalars()]
-                self._warm(p, {c.stage_id for c in clients})
-                n_clients = self._set_clients_responsible(s, p, clients, responsible_id, source_of(p))
+            self._bulk_check(s, p, Deal, ids, "deal_not_found")
+            client_ids = sorted(set(_chunked(s, lambda chunk: select(Deal.client_id).where(
+                Deal.company_id == p.company_id, Deal.id.in_(chunk), Deal.client_id.is_not(None)), ids))) \
+                if cascade else []
+            if client_ids:  # warm the cache for the clients' stages (a miss would call pipeline in here)
+                self._warm(p, _chunked(s, lambda chunk: select(Client.stage_id).where(
+                    Client.company_id == p.company_id, Client.id.in_(chunk)), client_ids))
+            n_deals = self._set_responsible(s, p, "deal", ids, responsible_id, source_of(p))
+            n_clients = self._set_responsible(s, p, "client", client_ids, responsible_id, source_of(p))
             return n_deals, n_clients
 
     def set_clients_responsible(self, p: Principal, ids: list[str], responsible_id: str,
@@ -812,13 +840,14 @@ class RecordsService:
             self._check_user(p, errors, responsible_id)
         errors.raise_if_any()
         with self.db.session(company_id=p.company_id) as s:
-            stage_ids = set(s.execute(select(Client.stage_id).where(Client.id.in_(ids))).scalars())
+            stage_ids = set(_chunked(s, lambda chunk: select(Client.stage_id).where(Client.id.in_(chunk)), ids))
             if cascade:
-                stage_ids |= set(s.execute(select(Deal.stage_id).where(Deal.client_id.in_(ids))).scalars())
+                stage_ids |= set(_chunked(s, lambda chunk: select(Deal.stage_id).where(Deal.client_id.in_(chunk)),
+                                          ids))
         self._warm(p, stage_ids)
         with self.db.session(company_id=p.company_id, write=True) as s:
-            clients = self._bulk_load(s, Client, ids, "client_not_found")
-            n_clients = self._set_clients_responsible(s, p, clients, responsible_id, source_of(p))
+            self._bulk_check(s, p, Client, ids, "client_not_found")
+            n_clients = self._set_responsible(s, p, "client", ids, responsible_id, source_of(p))
             n_deals = n_tasks = 0
             if cascade:
                 n_deals, n_tasks = self._cascade_client_responsible(s, p, ids, responsible_id, source_of(p))
