@@ -151,3 +151,42 @@ def test_the_consumer_moves_records_out_of_a_removed_stage_once(records, company
     assert len(moves) == 1 and moves[0].source == "system"
     events = [e for e in _events(records, company.id, rev.DealStageChanged) if e.deal.id == deal.id]
     assert len(events) == 1 and events[0].source == rev.CHANGE_SOURCE_SYSTEM and events[0].previous_stage_id == drop
+
+
+def test_bulk_responsibility_over_many_deals_is_all_or_nothing(records, company):
+    """1,200 deals (more than one batch of ids) change together, or none does when one breaks a rule."""
+    import uuid
+
+    from crm_platform.db import utcnow
+    from crm_records.adapters.orm import Client, History
+
+    stub, db = records["stub"], records["db"]
+    other_id, _ = company.add_user()
+    funnel = _deal_funnel(records, company)
+    stage = funnel.groups[0].stages[0].id
+    client = stub.CreateClient(pb.CreateClientRequest(name="C"), metadata=company.md()).client
+    ids = [str(uuid.uuid4()) for _ in range(1200)]
+    with db.session(company_id=company.id, write=True) as s:
+        now = utcnow()
+        s.add_all(Deal(id=i, company_id=company.id, title=f"D{n}", title_lc=f"d{n}", amount=100, client_id=client.id,
+                       funnel_id=funnel.id, stage_id=stage, responsible_id=company.admin_id, fields={},
+                       created_at=now, updated_at=now, created_by=company.admin_id, deleted=False)
+                  for n, i in enumerate(ids))
+    resp = stub.SetDealsResponsible(pb.SetDealsResponsibleRequest(ids=ids, responsible_id=other_id, cascade=True),
+                                    metadata=company.md())
+    assert (resp.deals, resp.clients) == (1200, 1)
+    with db.session(company_id=company.id) as s:
+        assert set(s.execute(select(Deal.responsible_id)).scalars()) == {other_id}
+        assert s.execute(select(Client.responsible_id).where(Client.id == client.id)).scalar_one() == other_id
+        assert len(s.execute(select(History.id).where(History.action == "responsible_changed")).all()) == 1201
+    assert len(_events(records, company.id, rev.DealResponsibleChanged)) == 1200
+    # a rule the last deal breaks stops the whole change
+    _pipeline(records, "UpdateStageRules")(ppb.UpdateStageRulesRequest(rules=ppb.StageRules(
+        stage_id=stage, one_time=["responsible_id"])), metadata=company.md())
+    records["svc"].stages.invalidate(company.id)
+    code, body = _error(lambda: stub.SetDealsResponsible(pb.SetDealsResponsibleRequest(
+        ids=ids, responsible_id=company.admin_id), metadata=company.md()))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and body["code"] == "field_write_once"
+    assert body["details"]["deal_id"] == min(ids)
+    with db.session(company_id=company.id) as s:
+        assert set(s.execute(select(Deal.responsible_id)).scalars()) == {other_id}
