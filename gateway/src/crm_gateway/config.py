@@ -20,7 +20,9 @@ class GatewaySettings:
 
     log_level: str = setting("LOG_LEVEL", "INFO", shared=True)
     redis_url: str = setting("REDIS_URL", "", shared=True, doc="share rate limits between replicas when set")
-    rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 2.0, float)
+    rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 2.0, float, doc="default deadline of a gRPC call")
+    connect_timeout: float = setting("CONNECT_TIMEOUT_SECONDS", 1.5, float,
+                                     doc="how long a call waits for a disconnected service before 503")
     max_body_bytes: int = setting("MAX_BODY_BYTES", 1_000_000, int)
     login_per_ip_per_minute: int = setting("LOGIN_PER_IP_PER_MINUTE", 30, int)
     login_per_account_per_minute: int = setting("LOGIN_PER_ACCOUNT_PER_MINUTE", 10, int)

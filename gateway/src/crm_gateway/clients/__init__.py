@@ -16,6 +16,7 @@ import grpc
 from flask import current_app, g, request as http_request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from crm_gateway.errors import ApiError
 from crm_platform.rpc import call_metadata, make_channel, service_config
 
 
@@ -34,7 +35,7 @@ def register_backend(name: str, services: tuple[str, ...], idempotent: list[tupl
 
 
 class Backends:
-    """The channels and stubs of one worker process."""
+    """The channels and stubs of one worker process, and each channel's connectivity."""
 
     def __init__(self, addresses: dict[str, str]):
         self.addresses = {k: v for k, v in addresses.items() if v}
@@ -42,18 +43,20 @@ class Backends:
         self._lock = threading.Lock()
         self._channels: dict[str, grpc.Channel] = {}
         self._stubs: dict[tuple[str, type], object] = {}
+        self.states: dict[str, grpc.ChannelConnectivity] = {}
 
     def _fresh(self) -> None:
         if self._pid != os.getpid():  # first use, or first use after a fork
-            self._channels, self._stubs, self._pid = {}, {}, os.getpid()
+            self._channels, self._stubs, self.states, self._pid = {}, {}, {}, os.getpid()
 
     def channel(self, name: str) -> grpc.Channel:
         with self._lock:
             self._fresh()
             if name not in self._channels:
                 spec = SPECS[name]
-                self._channels[name] = make_channel(self.addresses[name],
-                                                    service_config(spec.services, spec.idempotent))
+                channel = make_channel(self.addresses[name], service_config(spec.services, spec.idempotent))
+                self._channels[name] = channel
+                channel.subscribe(lambda state, name=name: self.states.__setitem__(name, state), try_to_connect=True)
             return self._channels[name]
 
     def stub(self, name: str, cls: type):
@@ -62,13 +65,47 @@ class Backends:
             self._fresh()
             found = self._stubs.get(key)
         if found is None:
-            found = cls(self.channel(name))
+            found = _Stub(name, cls(self.channel(name)))
             with self._lock:
                 self._stubs[key] = found
         return found
 
+    def await_connected(self, name: str, timeout: float) -> bool:
+        """True at once when the channel is up; else wait up to `timeout` for it (a restarting service)."""
+        if self.states.get(name) == grpc.ChannelConnectivity.READY:
+            return True
+        try:
+            grpc.channel_ready_future(self.channel(name)).result(timeout=timeout)
+            return True
+        except grpc.FutureTimeoutError:
+            return False
+
     def configured(self) -> list[str]:
         return [n for n in SPECS if n in self.addresses]
+
+
+class _Call:
+    """A stub method that remembers which backend it calls."""
+
+    __slots__ = ("backend", "method")
+
+    def __init__(self, backend: str, method):
+        self.backend = backend
+        self.method = method
+
+    def __call__(self, *args, **kwargs):
+        return self.method(*args, **kwargs)
+
+
+class _Stub:
+    """A generated stub whose methods carry their backend's name (for the connect check in `call`)."""
+
+    def __init__(self, backend: str, raw):
+        self._backend = backend
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> _Call:
+        return _Call(self._backend, getattr(self._raw, name))
 
 
 def backends() -> Backends:
@@ -80,13 +117,16 @@ def stub(name: str, cls: type):
     return backends().stub(name, cls)
 
 
-def call(method, request, timeout: float | None = None):
+def call(method: _Call, request, timeout: float | None = None):
     """Call a unary method with the request id, the caller's token and a deadline.
 
-    wait_for_ready: a call made while a service restarts waits for it (within the deadline)
-    instead of failing at once; nothing is sent before the connection is up.
+    A backend that is not connected gets at most GATEWAY_CONNECT_TIMEOUT_SECONDS to come back (a
+    restart); after that the answer is 503 at once, whatever the call's own deadline is.
     """
-    timeout = timeout or current_app.extensions["crm"].settings.rpc_timeout
+    settings = current_app.extensions["crm"].settings
+    timeout = timeout or settings.rpc_timeout
+    if not backends().await_connected(method.backend, min(timeout, settings.connect_timeout)):
+        raise ApiError(503, "service_unavailable", headers={"Retry-After": 1}, service=method.backend)
     key = http_request.headers.get("Idempotency-Key") if http_request.method == "POST" else None
     return method(request, timeout=timeout, metadata=call_metadata(getattr(g, "token", None), key),
                   wait_for_ready=True)
