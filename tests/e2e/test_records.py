@@ -3,8 +3,9 @@ tenants, responsibility with cascade, lists, the board, the deal card, tasks, ev
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
-import time
+import json
 
 import pytest
 
@@ -421,6 +422,9 @@ def test_lists_filter_search_sort_and_page_stably_while_records_are_added(api):
     assert [d["amount_tiyin"] for d in nxt["items"]] == [4000, 3000]
     _error(c.get("/api/v1/deals?sort=colour"), 422, "validation_failed")
     _error(c.get("/api/v1/deals?cursor=garbage"), 422, "invalid_cursor")
+    forged = base64.urlsafe_b64encode(json.dumps({"s": "-amount", "v": "abc", "i": 5}).encode()).decode()
+    _error(c.get(f"/api/v1/deals?sort=-amount&cursor={forged}"), 422, "invalid_cursor")
+    _error(c.get(f"/api/v1/deals?cursor={by_amount['next_cursor']}"), 422, "invalid_cursor")  # another sort
     assert [x["id"] for x in c.get("/api/v1/clients?q=%2B99893555").json()["items"]] == [buyer["id"]]
 
 
@@ -526,3 +530,12 @@ def test_records_leave_a_removed_stage_for_its_target(api):
     assert moved
     history = c.get(f"/api/v1/deals/{deal['id']}/history").json()["items"]
     assert history[0]["source"] == "system" and history[0]["changes"][0]["new"] == keep
+
+
+def test_nul_characters_are_refused_not_a_server_error(api):
+    c = sign_up(api)["api"]
+    resp = c.post("/api/v1/deals", json={"title": "a\u0000b"})
+    assert _error(resp, 422, "validation_failed") and _fields(resp) == {"title": "invalid_value"}
+    assert c.get("/api/v1/deals/x%00y").status_code == 422
+    assert c.get("/api/v1/deals?q=%00").status_code == 422
+    assert c.get("/api/v1/deals").json()["items"] == []

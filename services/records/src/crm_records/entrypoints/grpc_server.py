@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from crm.records.v1 import records_service_pb2 as pb
 from crm.records.v1 import records_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
+from crm_platform.errors import InvalidArgument
 from crm_records.domain import model
 
 
@@ -39,6 +41,35 @@ def task_pb(t) -> pb.Task:
 def history_pb(h) -> pb.HistoryEntry:
     return pb.HistoryEntry(id=str(h.id), at=model.iso(h.at), actor_id=h.actor_id, source=h.source, action=h.action,
                            changes_json=json.dumps(h.changes or [], ensure_ascii=False, default=str))
+
+
+def _strings(message, prefix: str = ""):
+    """Every (path, text) of a request, nested messages included."""
+    for field, value in message.ListFields():
+        name = prefix + field.name
+        values = value if field.is_repeated else [value]
+        for item in values:
+            if isinstance(item, str):
+                yield name, item
+            elif hasattr(item, "ListFields"):
+                yield from _strings(item, name + ".")
+
+
+def check_request(request) -> None:
+    """Refuse NUL characters anywhere in a request: no text column can store them (PostgreSQL)."""
+    bad = sorted({name for name, text in _strings(request) if "\x00" in text})
+    if bad:
+        raise InvalidArgument("validation_failed", "Text must not contain NUL characters",
+                              fields=[{"field": name, "code": "invalid_value", "params": {}} for name in bad])
+
+
+def _checked(method):
+    @functools.wraps(method)
+    def wrapper(self, request, context):
+        check_request(request)
+        return method(self, request, context)
+
+    return wrapper
 
 
 def _optional(request, names) -> dict:
@@ -173,3 +204,7 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
     def CreateTaskType(self, request, context):
         k, n, b = self.svc.create_task_type(current_principal(), request.name)
         return pb.CreateTaskTypeResponse(type=pb.TaskType(key=k, name=n, builtin=b))
+
+
+for _name in pb.DESCRIPTOR.services_by_name["RecordsService"].methods_by_name:
+    setattr(RecordsService, _name, _checked(getattr(RecordsService, _name)))

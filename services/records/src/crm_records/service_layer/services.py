@@ -126,8 +126,12 @@ def keyset_page(s: Session, q, model_cls, columns: dict[str, Any], sort: str, cu
         value, row_id = decode_cursor(cursor, sort)
         if key.endswith("_at"):
             value = model.parse_datetime(value) if isinstance(value, str) else None
-            if value is None:
-                raise InvalidArgument("invalid_cursor", "The cursor is invalid")
+        id_type = int if key == "id" else str
+        value_type = str if key in ("title", "name") else int if key in ("amount", "id") else _dt.datetime
+        if not isinstance(value, value_type) or isinstance(value, bool) or not isinstance(row_id, id_type) \
+                or isinstance(row_id, bool) or (isinstance(value, str) and "\x00" in value) \
+                or (isinstance(row_id, str) and "\x00" in row_id):
+            raise InvalidArgument("invalid_cursor", "The cursor is invalid")
         if desc:
             q = q.where(or_(col < value, and_(col == value, model_cls.id < row_id)))
         else:
