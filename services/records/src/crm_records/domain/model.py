@@ -130,14 +130,14 @@ def national_digits(e164: str) -> str:
 
 def check_email(errors: FieldCollector, field_name: str, value: str | None) -> str | None:
     """Accept an empty e-mail (none) or a valid address up to 320 characters."""
-    value = (value or "").strip()
+    value = (value or "").strip().lower()
     if not value:
         return None
     if len(value) > 320:
         errors.add(field_name, "too_long", max=320)
     elif not EMAIL_RE.match(value):
         errors.add(field_name, "invalid_email")
-    return value.lower()
+    return value
 
 
 def check_text(errors: FieldCollector, field_name: str, value: str | None, *, max_len: int = TEXT_MAX,

@@ -324,7 +324,8 @@ class RecordsService:
             filled = model.enforce_rules(ctx=ctx, previous=None, before={}, after=after, written=set(after),
                                          entering=True, now=now, next_number=self._numbers(s, p.company_id, "deal"))
             values = {k: v for k, v in {**custom, **filled}.items() if v is not None}
-            deal = Deal(id=_new_id(), company_id=p.company_id, title=title, title_lc=title.lower(), amount=tiyin,
+            deal = Deal(id=_new_id(), company_id=p.company_id, title=title, title_lc=title.lower()[:200],
+                        amount=tiyin,
                         client_id=client_id or None, funnel_id=ctx.funnel_id, stage_id=ctx.stage_id,
                         responsible_id=responsible_id, fields=values, created_at=now, updated_at=now,
                         created_by=p.user_id, deleted=False)
@@ -416,7 +417,7 @@ class RecordsService:
             return False
         prev_stage, prev_funnel, prev_resp = deal.stage_id, deal.funnel_id, deal.responsible_id
         deal.title = after["title"]
-        deal.title_lc = deal.title.lower()
+        deal.title_lc = deal.title.lower()[:200]  # lower() may lengthen a few letters (İ)
         deal.amount = after["amount"] or 0
         deal.client_id = after["client_id"]
         deal.responsible_id = after["responsible_id"]
@@ -578,7 +579,7 @@ class RecordsService:
 
     @staticmethod
     def _name_lc(name: str, email: str | None) -> str:
-        return f"{name} {email or ''}".strip().lower()
+        return f"{name} {email or ''}".strip().lower()[:600]
 
     def get_client(self, p: Principal, client_id: str) -> Client:
         with self.db.session(company_id=p.company_id) as s:
@@ -931,6 +932,8 @@ class RecordsService:
             errors.add("due_at", "required")
         elif due is None:
             errors.add("due_at", "invalid_datetime")
+        if len(process_id or "") > 36:
+            errors.add("process_id", "too_long", max=36)
         responsible_id = responsible_id or p.user_id
         self._check_user(p, errors, responsible_id)
         request_hash = fingerprint(type=type, comment=comment, due_at=model.iso(due), responsible_id=responsible_id,
