@@ -172,3 +172,24 @@ def test_forgot_and_reset_password_from_the_email(browser, api, system):
     browser.click("#to-login")
     browser.login(email, "brand-new-1")
     assert api.post("/api/v1/auth/login", json={"email": email, "password": a["password"]}).status_code == 401
+
+
+def test_a_manager_sees_no_admin_buttons(browser, api):
+    a = sign_up(api)
+    roles = a["api"].get("/api/v1/roles").json()["items"]
+    groups = a["api"].get("/api/v1/groups").json()["items"]
+    manager = next(r for r in roles if not r["permissions"]["admin"])
+    email = unique_email("mgr")
+    assert a["api"].post("/api/v1/users", json={"first_name": "Sardor", "last_name": "Aliev", "email": email,
+                                                "password": "pass-1234", "role_id": manager["id"],
+                                                "group_id": groups[0]["id"]}).status_code == 201
+    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()
+    browser.log_in_as(tokens)
+    browser.open("/settings/users")
+    browser.text("#users-table", email)
+    assert not browser.all("#create-user") and not browser.all("#add-group") and not browser.all("#add-role")
+    assert browser.driver.execute_script(
+        "return [...document.querySelectorAll('#roles input[data-perm]')].every(i => i.disabled)")
+    browser.open("/settings/funnel")
+    browser.find("#funnel-editor .funnel-group")
+    assert not browser.all("#funnel-edit")

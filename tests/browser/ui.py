@@ -44,8 +44,17 @@ class Browser:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def gone(self, css: str, timeout: float = WAIT) -> None:
-        WebDriverWait(self.driver, timeout).until(lambda d: not any(
-            e.is_displayed() for e in d.find_elements(By.CSS_SELECTOR, css)))
+        """Wait until no element matching `css` is displayed (a detached one counts as gone)."""
+        def shown(el: WebElement) -> bool:
+            try:
+                return el.is_displayed()
+            except StaleElementReferenceException:
+                return False
+        try:
+            WebDriverWait(self.driver, timeout).until(
+                lambda d: not any(shown(e) for e in d.find_elements(By.CSS_SELECTOR, css)))
+        except TimeoutException:
+            raise AssertionError(f"{css!r} still shown at {self.path}") from None
 
     def text(self, css: str, contains: str, timeout: float = WAIT) -> WebElement:
         """Wait until an element matching `css` shows `contains`; return it."""

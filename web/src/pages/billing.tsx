@@ -14,6 +14,7 @@ interface Billing {
   active_users: number;
   paid_until: string;
   expired: boolean;
+  preview: { paid_until_with_one_more_user: string };
 }
 
 interface Order {
@@ -75,7 +76,7 @@ export function BillingPage() {
       <ErrorBox error={error} />
       {order && (
         <div class={`alert ${order.status === "paid" ? "success" : "info"}`} id="order-status" data-status={order.status}>
-          {t("order_status", { id: order.id, status: t(`status_${order.status}` as TextKey) })}
+          {t("order_status", { seats: order.seats, months: order.months, amount: money(order.amount), status: t(`status_${order.status}` as TextKey) })}
         </div>
       )}
       {state && (
@@ -85,6 +86,9 @@ export function BillingPage() {
           <dt>{t("seats")}</dt><dd id="seats-paid">{state.seats_paid}</dd>
           <dt>{t("active_users")}</dt><dd>{state.active_users}</dd>
           <dt>{t("paid_until")}</dt><dd id="paid-until">{dateTime(state.paid_until)}</dd>
+          {state.preview?.paid_until_with_one_more_user && (
+            <><dt>{t("preview_more")}</dt><dd class="muted">{dateTime(state.preview.paid_until_with_one_more_user)}</dd></>
+          )}
         </dl>
       )}
       {state?.expired && <div class="alert error">{t("expired")}</div>}

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, get, patch, post } from "../api";
 import { t, type TextKey } from "../i18n";
 import { can, fullName, useMe, type Permissions, type User } from "../session";
-import { ErrorBox, Modal, NameDialog, SelectField, TextField } from "../ui";
+import { dateTime, ErrorBox, Modal, NameDialog, SelectField, TextField } from "../ui";
 
 interface Group {
   id: string;
@@ -138,6 +138,12 @@ function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; on
     role_id: defaultRole?.id ?? "", group_id: props.groupId });
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [preview, setPreview] = useState("");
+  useEffect(() => {
+    // F6: another user spreads the prepaid value over one more seat
+    get<{ preview: { paid_until_with_one_more_user: string } }>("/api/v1/billing")
+      .then((b) => setPreview(b.preview.paid_until_with_one_more_user), () => undefined);
+  }, []);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -168,6 +174,7 @@ function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; on
         <SelectField label={t("group")} name="group_id" value={form.group_id} onValue={set("group_id")}
           error={fe.group_id} options={props.groups.map((g) => ({ value: g.id, label: g.name }))} />
         {error && !Object.keys(fe).length && <ErrorBox error={error} />}
+        {preview && <p class="muted" id="seat-preview">{t("preview_more")}: {dateTime(preview)}</p>}
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
           <button type="submit" class="primary" disabled={busy} id="create-user-submit">{t("create")}</button>
