@@ -219,7 +219,10 @@ def test_business_process_creates_its_task(browser, company):
     browser.find("#tasks li.task[data-task='Позвонить клиенту']")
     browser.shot("deal_card_tasks")
     browser.open("/tasks")
-    browser.find("#tasks-page li.task[data-task='Позвонить клиенту']")
+    task = "#tasks-page li.task[data-task='Позвонить клиенту']"
+    browser.click(f"{task} input[type=checkbox]")
+    wait_for(lambda: company["api"].get(f"/api/v1/tasks?deal_id={deal['id']}").json()["items"][0]["done"],
+             message="the task marked done")
 
 
 def test_buy_seats_through_the_click_page(browser, company):
@@ -242,3 +245,22 @@ def test_buy_seats_through_the_click_page(browser, company):
     browser.shot("billing_paid")
     state = company["api"].get("/api/v1/billing").json()
     assert state["plan"] == "paid" and state["seats_paid"] == 3
+
+
+def test_removing_a_stage_moves_its_deals_where_the_admin_chose(browser, company):
+    api = company["api"]
+    funnel = deal_funnel(company)
+    doomed, target = stages(funnel, "in_progress")[0], stages(funnel, "unprocessed")[0]
+    deal = api.post("/api/v1/deals", json={"title": "На удаляемом этапе", "stage_id": doomed["id"]}).json()
+    browser.log_in_as(company["tokens"])
+    browser.open("/settings/funnel")
+    browser.click("#funnel-edit")
+    browser.click(f"#funnel-editor li.stage[data-stage='{doomed['name']}'] [data-action=remove-stage]")
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find("#removed-stages select")).select_by_value(target["id"])
+    browser.shot("funnel_remove_stage")
+    browser.click("#funnel-save")
+    browser.find("#funnel-notice")
+    assert doomed["id"] not in [s["id"] for g in deal_funnel(company)["groups"] for s in g["stages"]]
+    wait_for(lambda: api.get(f"/api/v1/deals/{deal['id']}").json()["stage_id"] == target["id"], timeout=15,
+             message="the deal moved to the chosen stage")
