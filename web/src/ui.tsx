@@ -82,12 +82,28 @@ export function SelectField(props: {
   );
 }
 
-export function ErrorBox({ error }: { error: unknown }) {
+/** The error's message; with `shown` (fields displayed inline next to their inputs) only when some
+ * field error has no input of its own, listing those. */
+export function ErrorBox({ error, shown }: { error: unknown; shown?: string[] }) {
   if (!error) return null;
   const text = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  let rest: Array<{ field: string; message: string }> = [];
+  if (error instanceof ApiError && Array.isArray(error.details.fields)) {
+    const fields = error.details.fields as Array<{ field: string; message: string }>;
+    rest = shown ? fields.filter((f) => !shown.includes(f.field) && !shown.includes(f.field.split(".").slice(-1)[0])) : fields;
+    if (shown && fields.length && !rest.length) return null;
+  } else if (error instanceof ApiError && shown && typeof error.details.field === "string"
+    && shown.includes(error.details.field)) {
+    return null;
+  }
   return (
     <div class="alert error" role="alert">
       {text}
+      {rest.length > 0 && (
+        <ul class="error-list">
+          {rest.map((f, i) => <li key={i}><code>{f.field}</code>: {f.message}</li>)}
+        </ul>
+      )}
     </div>
   );
 }
@@ -177,7 +193,7 @@ export function NameDialog(props: { title: string; label: string; id?: string; o
     <Modal title={props.title} onClose={props.onClose} id={props.id}>
       <form onSubmit={submit} noValidate>
         <TextField label={props.label} name="name" value={name} onValue={setName} error={fe.name} />
-        {error && !fe.name && <ErrorBox error={error} />}
+        <ErrorBox error={error} shown={["name"]} />
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
           <button type="submit" class="primary">{t("create")}</button>

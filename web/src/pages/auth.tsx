@@ -75,7 +75,7 @@ export function LoginPage() {
             ))}
           </fieldset>
         )}
-        {error && !Object.keys(fields).length && <ErrorBox error={error} />}
+        <ErrorBox error={error} shown={["email", "password"]} />
         <button type="submit" class="primary wide" disabled={busy || (!!choices && !crmId)} id="login-submit">
           {t("login")}
         </button>
@@ -114,7 +114,7 @@ export function ForgotPage() {
             error={fields.email} required />
           <TextField label={`${t("crm_id")} (${t("optional")})`} name="crm_id" value={crmId} onValue={setCrmId}
             error={fields.crm_id} />
-          {error && !Object.keys(fields).length && <ErrorBox error={error} />}
+          <ErrorBox error={error} shown={["email", "crm_id"]} />
           <button type="submit" class="primary wide">{t("send_link")}</button>
         </form>
       )}
@@ -167,7 +167,7 @@ export function ResetPage() {
             value={password} onValue={setPassword} error={fields.password} required />
           <TextField label={t("repeat_password")} name="repeat" type="password" autoComplete="new-password"
             value={repeat} onValue={setRepeat} required />
-          {error && !fields.password && <ErrorBox error={error} />}
+          <ErrorBox error={error} shown={["password"]} />
           <button type="submit" class="primary wide" id="reset-submit">{t("reset_save")}</button>
         </form>
       )}

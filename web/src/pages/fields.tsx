@@ -51,7 +51,7 @@ export function FieldsPage() {
           </button>
         ))}
       </div>
-      {error && !Object.keys(fe).length && <ErrorBox error={error} />}
+      <ErrorBox error={error} shown={["name", "key", "type", "options", "entity"]} />
       <table class="table">
         <thead><tr><th>{t("field_name")}</th><th>{t("field_key")}</th><th>{t("field_type")}</th><th /></tr></thead>
         <tbody>

@@ -136,7 +136,7 @@ export function FunnelEditor() {
         )}
       </div>
       {notice && <div class="alert success" id="funnel-notice">{notice}</div>}
-      {error && !Object.keys(fe).length ? <ErrorBox error={error} /> : null}
+      <ErrorBox error={error} shown={Object.keys(fe).filter((k) => /^groups\.\d+\.stages\.\d+\.(name|color)$/.test(k))} />
       {shown && (
         <div class={`funnel-groups${draft ? " editing" : ""}`}>
           {shown.groups.map((g, gi) => (

@@ -141,7 +141,7 @@ function ProcessForm(props: { refs: NonNullable<ReturnType<typeof useRefs>>; onS
       <SelectField label={t("task_type")} name="task_type" value={form.task_type} onValue={set("task_type")} error={fe.task_type}
         options={props.refs.taskTypes.map((x) => ({ value: x.key, label: x.name }))} />
       <TextField label={t("comment")} name="comment" value={form.comment} onValue={set("comment")} error={fe.comment} />
-      {error && !Object.keys(fe).length && <ErrorBox error={error} />}
+      <ErrorBox error={error} shown={["event", "stage_id", "task_type", "comment"]} />
       <div class="actions">
         <button type="button" class="secondary" onClick={props.onCancel}>{t("cancel")}</button>
         <button type="submit" class="primary" id="process-save">{t("save")}</button>

@@ -155,7 +155,10 @@ function RecordForm(props: {
   return (
     <form onSubmit={submit} class="record-form" id={`${entity}-form`} noValidate>
       {missing.length > 0 && <div class="alert error" id="required-missing">{t("required_missing", { name: stageName })}</div>}
-      {error && !Object.keys(fe).length && error.code !== "required_fields_missing" && <ErrorBox error={error} />}
+      {error?.code !== "required_fields_missing" && (
+        <ErrorBox error={error} shown={[...(isDeal ? ["title", "amount", "client_id"] : ["name", "phone", "number", "country", "email"]),
+          "stage_id", "responsible_id", ...defs.map((d) => `fields.${d.key}`)]} />
+      )}
       {isDeal ? (
         <>
           <TextField label={t("title")} name="title" value={form.title} onValue={set("title")} error={fe.title}
@@ -572,7 +575,7 @@ export function TasksPanel(props: { tasks: Task[]; refs: Refs; link?: Record<str
         <h2>{t("tasks")}</h2>
         <button type="button" class="secondary small" id="add-task" onClick={() => setAdding(!adding)}>{t("add_task")}</button>
       </div>
-      {error && !Object.keys(fe).length && <ErrorBox error={error} />}
+      <ErrorBox error={error} shown={["type", "comment", "due_at"]} />
       {adding && (
         <form onSubmit={create} id="task-form">
           <SelectField label={t("task_type")} name="type" value={form.type} onValue={(v) => setForm({ ...form, type: v })}

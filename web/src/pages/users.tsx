@@ -173,7 +173,7 @@ function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; on
           options={props.roles.map((r) => ({ value: r.id, label: r.name }))} />
         <SelectField label={t("group")} name="group_id" value={form.group_id} onValue={set("group_id")}
           error={fe.group_id} options={props.groups.map((g) => ({ value: g.id, label: g.name }))} />
-        {error && !Object.keys(fe).length && <ErrorBox error={error} />}
+        <ErrorBox error={error} shown={["first_name", "last_name", "email", "password", "role_id", "group_id"]} />
         {preview && <p class="muted" id="seat-preview">{t("preview_more")}: {dateTime(preview)}</p>}
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
