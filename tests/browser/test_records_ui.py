@@ -264,3 +264,30 @@ def test_removing_a_stage_moves_its_deals_where_the_admin_chose(browser, company
     assert doomed["id"] not in [s["id"] for g in deal_funnel(company)["groups"] for s in g["stages"]]
     wait_for(lambda: api.get(f"/api/v1/deals/{deal['id']}").json()["stage_id"] == target["id"], timeout=15,
              message="the deal moved to the chosen stage")
+
+
+def test_deal_card_one_time_and_auto_fields_are_read_only(browser, company):
+    api = company["api"]
+    stage = stages(deal_funnel(company), "unprocessed")[0]
+    for body in ({"entity": "deal", "key": "contract", "name": "Договор", "type": "text"},
+                 {"entity": "deal", "key": "num", "name": "Номер", "type": "autonumber"},
+                 {"entity": "deal", "key": "note", "name": "Заметка", "type": "text"}):
+        assert api.post("/api/v1/fields", json=body).status_code == 201
+    assert api.put(f"/api/v1/stages/{stage['id']}/rules",
+                   json={"one_time": ["contract"], "autonumber": ["num"]}).status_code == 200
+    deal = api.post("/api/v1/deals", json={"title": "Однократная", "stage_id": stage["id"],
+                                           "fields": {"contract": "Д-7"}}).json()
+    browser.log_in_as(company["tokens"])
+    browser.open(f"/deals/{deal['id']}")
+    form = "#deal-card #deal-form"
+    assert browser.find(f"{form} input[name=contract]").get_attribute("readonly") is not None
+    num = browser.find(f"{form} input[name=num]")
+    assert num.get_attribute("readonly") is not None
+    assert num.get_attribute("value") == str(api.get(f"/api/v1/deals/{deal['id']}").json()["fields"].get("num", ""))
+    assert browser.find(f"{form} input[name=note]").get_attribute("readonly") is None
+    browser.shot("deal_card_read_only_fields")
+    browser.fill(f"{form} input[name=note]", "Перезвонить")
+    browser.click("#deal-save")
+    wait_for(lambda: api.get(f"/api/v1/deals/{deal['id']}").json()["fields"].get("note") == "Перезвонить",
+             message="the note saved")
+    assert api.get(f"/api/v1/deals/{deal['id']}").json()["fields"]["contract"] == "Д-7"
