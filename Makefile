@@ -49,6 +49,9 @@ test: venv
 test-unit: venv
 	$(PY) -m pytest -m "not e2e"
 
+fuzz: venv
+	FUZZ_LONG=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(PY) -m pytest tests/fuzz --timeout 3600
+
 test-faults: venv
 	$(PY) -m pytest -m faults tests/faults
 

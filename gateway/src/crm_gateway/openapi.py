@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import json
+
+from pydantic.json_schema import models_json_schema
 
 from crm_gateway.api import OPERATIONS
 from crm_gateway.schemas import ErrorResponse
@@ -13,26 +15,35 @@ _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: 
             503: "A service behind the gateway is unavailable"}
 
 
-def _schema_ref(model: type[BaseModel], components: dict) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-
-def _input_ref(model: type[BaseModel], components: dict) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
-    for name, sub in schema.pop("$defs", {}).items():
-        components.setdefault(name, sub)
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def _schemas() -> tuple[dict, dict]:
+    """Every request and response model of every operation, named once (same-named models of
+    different blueprints get distinct component names)."""
+    pairs = [(ErrorResponse, "serialization")]
+    for op in OPERATIONS:
+        if op.body is not None:
+            pairs.append((op.body, "validation"))
+        if op.response is not None:
+            pairs.append((op.response, "serialization"))
+        pairs += [(m, "serialization") for m in op.extra_responses.values()]
+    pairs = list(dict.fromkeys(pairs))
+    refs, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
+    defs = top.get("$defs", {})
+    # pydantic qualifies clashing names with the module path; keep them readable: IdentityGroupOut
+    renames = {n: n.split("__")[-2].title().replace("_", "") + n.split("__")[-1] for n in defs if "__" in n}
+    if renames:
+        text = json.dumps([{f"{m.__module__}.{m.__qualname__}|{mode}": r for (m, mode), r in refs.items()}, defs])
+        for old, new in renames.items():
+            text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+        by_name, defs = json.loads(text)
+        refs = {key: by_name[f"{key[0].__module__}.{key[0].__qualname__}|{key[1]}"] for key in refs}
+        defs = {renames.get(n, n): v for n, v in defs.items()}
+    return refs, defs
 
 
 def build_document(version: str = "1.0.0") -> dict:
     """Return the OpenAPI 3.1 document of every registered operation."""
-    components: dict = {}
-    error_ref = _schema_ref(ErrorResponse, components)
+    refs, components = _schemas()
+    error_ref = refs[(ErrorResponse, "serialization")]
     paths: dict = {}
     for op in OPERATIONS:
         item = paths.setdefault(op.path, {})
@@ -59,7 +70,7 @@ def build_document(version: str = "1.0.0") -> dict:
                                     f"`{op.permission}` (administrators hold every permission).").strip()
         if op.body is not None:
             media = "application/x-www-form-urlencoded" if op.form else "application/json"
-            content: dict = {"schema": _input_ref(op.body, components)}
+            content: dict = {"schema": refs[(op.body, "validation")]}
             if op.example:
                 content["example"] = op.example
             entry["requestBody"] = {"required": True, "content": {media: content}}
@@ -71,10 +82,10 @@ def build_document(version: str = "1.0.0") -> dict:
             entry["responses"][str(op.status)] = {"description": _REASONS.get(op.status, "OK")}
         else:
             entry["responses"][str(op.status)] = {"description": _REASONS.get(op.status, "OK"), "content": {
-                "application/json": {"schema": _schema_ref(op.response, components)}}}
+                "application/json": {"schema": refs[(op.response, "serialization")]}}}
         for code, model in op.extra_responses.items():
             entry["responses"][str(code)] = {"description": _REASONS.get(code, "OK"), "content": {
-                "application/json": {"schema": _schema_ref(model, components)}}}
+                "application/json": {"schema": refs[(model, "serialization")]}}}
         statuses = set(op.errors) | {503}
         if op.body is not None or op.query is not None:
             statuses |= {400, 413, 422}
