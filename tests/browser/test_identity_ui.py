@@ -193,3 +193,23 @@ def test_a_manager_sees_no_admin_buttons(browser, api):
     browser.open("/settings/funnel")
     browser.find("#funnel-editor .funnel-group")
     assert not browser.all("#funnel-edit")
+
+
+def test_an_expired_access_token_is_refreshed_and_a_revoked_session_goes_to_login(browser, api):
+    a = sign_up(api)
+    browser.log_in_as({"access_token": "expired.or.garbage", "refresh_token": a["tokens"]["refresh_token"]})
+    browser.open("/settings/users")
+    browser.text("#users-table", a["user"]["email"])
+    stored = browser.driver.execute_script("return JSON.parse(sessionStorage.getItem('crm.tokens'))")
+    assert stored["access_token"] != "expired.or.garbage"
+    assert stored["refresh_token"] != a["tokens"]["refresh_token"]  # rotated
+    # the session ends elsewhere: the next load falls back to the login page, keeping where the user was
+    assert api.post("/api/v1/auth/logout", json={"refresh_token": stored["refresh_token"]}).status_code == 204
+    browser.log_in_as({"access_token": "expired.or.garbage", "refresh_token": stored["refresh_token"]})
+    browser.open("/settings/funnel")
+    browser.find("#login-page")
+    assert browser.path == "/login?next=%2Fsettings%2Ffunnel"
+    browser.fill("#login-form input[name=email]", a["user"]["email"])
+    browser.fill("#login-form input[name=password]", a["password"])
+    browser.click("#login-submit")
+    browser.find("#funnel-editor")
