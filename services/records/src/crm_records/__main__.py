@@ -1,6 +1,7 @@
 """Records processes: `python -m crm_records [api|relay|consumer|all|migrate]`."""
 
 import pathlib
+import threading
 
 from crm.records.v1 import records_service_pb2_grpc as pb_grpc
 from crm_platform.auth import TokenSigner, read_key
@@ -11,6 +12,7 @@ from crm_platform.runtime import GrpcComponent, LoopComponent, run
 from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters.orm import IDEMPOTENCY, OUTBOX
 from crm_records.config import RecordsSettings
+from crm_records.domain import model
 from crm_records.entrypoints.consumer import CacheInvalidator, make_consumer
 from crm_records.entrypoints.grpc_server import RecordsService as RecordsServicer
 from crm_records.service_layer.services import TOPICS, RecordsService
@@ -33,6 +35,8 @@ def _service(settings: RecordsSettings, db) -> RecordsService:
 def api(settings: RecordsSettings, db):
     """The gRPC API, with a listener that drops the stage cache on pipeline changes."""
     svc = _service(settings, db)
+    # Loading every country's phone metadata takes seconds: do it before the first ListCountries asks.
+    threading.Thread(target=model.countries, name="countries-warmup", daemon=True).start()
     # Idempotency-Key headers (forwarded by the gateway) replay the first answer of a create.
     server = GrpcServer(settings.grpc_bind, settings.verifier(), max_workers=settings.grpc_workers,
                         idempotency=IdempotencyStore(db, IDEMPOTENCY))

@@ -73,26 +73,28 @@ class Country:
     example: str
 
 
+@lru_cache(maxsize=None)
+def _region(region: str) -> Country | None:
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None:
+        return None
+    example = (phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+               or phonenumbers.example_number(region))
+    lengths = tuple(sorted(set(meta.general_desc.possible_length or ())))
+    return Country(region, phonenumbers.country_code_for_region(region), lengths,
+                   str(example.national_number) if example else "")
+
+
 @lru_cache(maxsize=1)
 def countries() -> tuple[Country, ...]:
     """Every country phonenumbers knows, with dialing code, national lengths and an example."""
-    out = []
-    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        meta = PhoneMetadata.metadata_for_region(region)
-        if meta is None:
-            continue
-        example = (phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-                   or phonenumbers.example_number(region))
-        lengths = tuple(sorted(set(meta.general_desc.possible_length or ())))
-        out.append(Country(region, phonenumbers.country_code_for_region(region), lengths,
-                           str(example.national_number) if example else ""))
-    return tuple(out)
+    return tuple(c for c in (_region(r) for r in sorted(phonenumbers.SUPPORTED_REGIONS)) if c is not None)
 
 
 def country(code: str) -> Country | None:
-    """The country with ISO code `code` (case-insensitive), or None."""
+    """The country with ISO code `code` (case-insensitive), or None (loads only that country's metadata)."""
     code = (code or "").strip().upper()
-    return next((c for c in countries() if c.code == code), None)
+    return _region(code) if code in phonenumbers.SUPPORTED_REGIONS else None
 
 
 def normalize_phone(errors: FieldCollector, field_name: str, country_code: str, number: str) -> tuple[str, str]:
