@@ -16,5 +16,5 @@ class RecordsSettings(ServiceSettings):
                                        doc="PEM or path: signs service tokens for background work")
     stage_cache_seconds: float = setting("STAGE_CACHE_SECONDS", 10.0, float,
                                          doc="how long a stage context is trusted without an event")
-    rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 1.5, float,
-                                 doc="deadline of calls to pipeline and identity (below the gateway's own)")
+    rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 2.5, float,
+                                 doc="deadline of each call to pipeline and identity")
