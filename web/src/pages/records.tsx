@@ -635,4 +635,3 @@ export function TasksPage() {
   );
 }
 
-export const recordLabels: Record<Entity, TextKey> = { deal: "deal", client: "client" };
