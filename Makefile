@@ -10,6 +10,7 @@ help:
 	@echo "make run     start the whole system (gateway on http://127.0.0.1:8080)"
 	@echo "make test    create the virtualenv, install, run every test"
 	@echo "make protos  regenerate the gRPC/protobuf package from protos/"
+	@echo "make bench   performance figures against same-run floors -> docs/benchmarks.md (QUICK=1: smoke)"
 
 .venv/.installed: requirements.txt $(wildcard services/*/pyproject.toml simulators/*/pyproject.toml) gateway/pyproject.toml protos/gen/python/pyproject.toml .tools/package.json
 	test -x $(PY) || python3 -m venv .venv
@@ -80,3 +81,11 @@ browser:
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
 test test-e2e: browser
 .PHONY: browser
+
+# Performance harness (issue 10, bench/run.py -> docs/benchmarks.md); never part of `make test`.
+# `make bench QUICK=1` is a short smoke run; BENCH_ARGS passes more options (e.g. --deals 200000 --keep).
+bench: venv
+	command -v wrk >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk)
+	test -x .venv/bin/py-spy || $(PIP) install --quiet py-spy
+	$(PY) bench/run.py $(if $(QUICK),--quick) $(BENCH_ARGS)
+.PHONY: bench
