@@ -5,7 +5,8 @@ import tempfile
 
 bind = os.environ.get("GATEWAY_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
-worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gthread")
+# gthread, with listening sockets handed over at once on SIGTERM (see crm_gateway.worker)
+worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "crm_gateway.worker.ThreadWorker")
 threads = int(os.environ.get("GATEWAY_THREADS", "8"))
 timeout = int(os.environ.get("GATEWAY_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GATEWAY_GRACEFUL_TIMEOUT", "10"))

@@ -10,6 +10,7 @@ import concurrent.futures as cf
 import pathlib
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -32,6 +33,7 @@ def _moving_company(api, names=("A", "B")):
     return admin, [stage_named(f, n)["id"] for n in names]
 
 
+@pytest.mark.timeout(900)
 def test_broker_down_30s_while_1000_deals_move(system, api):
     admin, (stage_a, stage_b) = _moving_company(api)
     deals = [new_deal(admin)["id"] for _ in range(200)]
@@ -166,19 +168,21 @@ def test_poison_message_goes_to_the_dead_letter_topic(system, api):
 
 
 @pytest.fixture()
-def own_postgres(tmp_path):
+def own_postgres():
     """A PostgreSQL cluster of the test's own (initdb/pg_ctl on a spare port), run as the postgres user."""
     bindir = pathlib.Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip())
     if not (bindir / "initdb").exists():
         pytest.fail("PostgreSQL server binaries are needed for this test (initdb, pg_ctl)")
-    data = tmp_path / "pg"
+    top = pathlib.Path(tempfile.mkdtemp(prefix="crm-pg-"))  # outside pytest's root-only tmp tree
+    top.chmod(0o755)
+    data = top / "pg"
     data.mkdir()
     shutil.chown(data, "postgres")
-    tmp_path.chmod(0o755)
     port = free_port()
     as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_pg + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
+    init = subprocess.run(as_pg + [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                          capture_output=True, text=True)
+    assert init.returncode == 0, init.stdout + init.stderr
 
     def ctl(*args):
         subprocess.run(as_pg + [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), *args,
@@ -189,6 +193,7 @@ def own_postgres(tmp_path):
     yield {"url": f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", "ctl": ctl}
     subprocess.run(as_pg + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                    capture_output=True)
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def test_database_down_fails_fast_and_recovers_without_restart(tmp_path, own_postgres):
@@ -212,10 +217,11 @@ def test_database_down_fails_fast_and_recovers_without_restart(tmp_path, own_pos
         system.stop_all()
 
 
+@pytest.mark.timeout(600)
 def test_rolling_restart_under_steady_load_fails_no_request(system, api):
     admin, (stage_a, stage_b) = _moving_company(api)
     deals = [new_deal(admin)["id"] for _ in range(20)]
-    failures, done, stop = [], [0], threading.Event()
+    failures, done, stop, rolling = [], [0], threading.Event(), [""]
 
     def load(n):
         i = 0
@@ -229,7 +235,7 @@ def test_rolling_restart_under_steady_load_fails_no_request(system, api):
             except requests.RequestException as exc:
                 codes = (repr(exc),)
             if codes != (200, 200):
-                failures.append(codes)
+                failures.append((rolling[0], codes, r.text[:300] if r.status_code != 200 else r2.text[:300]))
             done[0] += 1
 
     workers = [threading.Thread(target=load, args=(n,)) for n in range(3)]
@@ -237,6 +243,7 @@ def test_rolling_restart_under_steady_load_fails_no_request(system, api):
         w.start()
     try:
         for name in ("identity", "pipeline", "records", "automation", "billing", "gateway"):
+            rolling[0] = name
             _roll(system, name)
     finally:
         stop.set()

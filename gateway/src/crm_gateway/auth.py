@@ -48,6 +48,11 @@ def _check_session(principal) -> None:
         return
     try:
         active = identity.check_session()
+    except ApiError as exc:  # identity not connected
+        if exc.code != "service_unavailable":
+            raise
+        log.warning("identity unreachable: session %s trusted on its signature", principal.session_id)
+        return
     except grpc.RpcError as exc:
         if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             log.warning("identity unreachable: session %s trusted on its signature", principal.session_id)

@@ -43,6 +43,15 @@ ERRORS: dict[str, dict[str, str]] = {
                       "ru": "Воронку уже изменил кто-то другой. Обновите страницу и внесите изменения снова."},
     "field_key_taken": {"en": "A field with this key already exists.", "ru": "Поле с таким ключом уже существует."},
     "too_many_fields": {"en": "Too many fields: at most {max}.", "ru": "Слишком много полей: не более {max}."},
+    # billing
+    "payment_required": {"en": "The paid period has ended ({paid_until}). Pay in Settings -> Bill and payment to continue.",
+                         "ru": "Оплаченный период закончился ({paid_until}). Оплатите в Настройки -> Счёт и оплата, чтобы продолжить."},
+    "order_not_found": {"en": "Order not found.", "ru": "Заказ не найден."},
+    "order_not_payable": {"en": "This order is not awaiting payment (it is {status}).",
+                          "ru": "Этот заказ не ожидает оплаты (статус: {status})."},
+    "invoice_rejected": {"en": "CLICK refused the invoice: {note}", "ru": "CLICK отклонил счёт: {note}"},
+    "payment_provider_unavailable": {"en": "CLICK is not answering. Try again shortly.",
+                                     "ru": "CLICK не отвечает. Повторите попытку чуть позже."},
     # records
     "deal_not_found": {"en": "Deal not found.", "ru": "Сделка не найдена."},
     "client_not_found": {"en": "Client not found.", "ru": "Клиент не найден."},
@@ -58,15 +67,6 @@ ERRORS: dict[str, dict[str, str]] = {
     "invalid_cursor": {"en": "The page cursor is invalid. Start from the first page.",
                        "ru": "Некорректный курсор страницы. Начните с первой страницы."},
     "task_type_exists": {"en": "This task type already exists.", "ru": "Такой тип задачи уже существует."},
-    # billing
-    "payment_required": {"en": "The paid period has ended ({paid_until}). Pay in Settings -> Bill and payment to continue.",
-                         "ru": "Оплаченный период закончился ({paid_until}). Оплатите в Настройки -> Счёт и оплата, чтобы продолжить."},
-    "order_not_found": {"en": "Order not found.", "ru": "Заказ не найден."},
-    "order_not_payable": {"en": "This order is not awaiting payment (it is {status}).",
-                          "ru": "Этот заказ не ожидает оплаты (статус: {status})."},
-    "invoice_rejected": {"en": "CLICK refused the invoice: {note}", "ru": "CLICK отклонил счёт: {note}"},
-    "payment_provider_unavailable": {"en": "CLICK is not answering. Try again shortly.",
-                                     "ru": "CLICK не отвечает. Повторите попытку чуть позже."},
     "rate_limited": {"en": "Too many requests. Try again in {retry_after} s.",
                      "ru": "Слишком много запросов. Повторите через {retry_after} с."},
     "service_unavailable": {"en": "The service is temporarily unavailable. Try again shortly.",
@@ -140,14 +140,6 @@ FIELD_ERRORS: dict[str, dict[str, str]] = {
     "read_only": {"en": "The system fills this field.", "ru": "Это поле заполняет система."},
     "write_once": {"en": "This field is already filled and can't be changed.",
                    "ru": "Это поле уже заполнено и не может быть изменено."},
-    # phones (F15): billing's invoice phone; the same codes and params as records
-    "phone_country_unknown": {"en": "Choose a country from the list.", "ru": "Выберите страну из списка."},
-    "phone_digits_only": {"en": "Type only digits, without {dialing_code} and without spaces.",
-                          "ru": "Введите только цифры, без {dialing_code} и без пробелов."},
-    "phone_length": {"en": "A number in {country} has {lengths} digits after {dialing_code}.",
-                     "ru": "Номер в стране {country} содержит {lengths} цифр после {dialing_code}."},
-    "phone_invalid": {"en": "This is not a valid {country} number (e.g. {example}).",
-                      "ru": "Это некорректный номер для страны {country} (например, {example})."},
 }
 
 

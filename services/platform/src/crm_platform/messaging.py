@@ -123,9 +123,14 @@ class IdempotentConsumer:
                     if consumer.assignment():
                         self.ready.set()
                     for tp, records in batch.items():
+                        done = None
                         for record in records:
+                            if self.stop_event.is_set():
+                                break  # the rest is redelivered to whoever takes the partition
                             self.handle(record)
-                        consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, None, -1)})
+                            done = record
+                        if done is not None:
+                            consumer.commit({tp: OffsetAndMetadata(done.offset + 1, None, -1)})
             except Exception as exc:  # noqa: BLE001 - reconnect after any broker failure
                 log.warning("consumer %s: %s; reconnecting", self.name, exc)
                 self.stop_event.wait(1.0)
