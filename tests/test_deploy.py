@@ -327,6 +327,60 @@ def test_dockerfile_builds_the_web_ui_into_the_gateway():
     assert "node" not in stages[-1][0] and "npm" not in stages[-1][1]
 
 
+def _imports(path: pathlib.Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_image_installs_every_package_the_running_code_imports():
+    """deploy/image-requirements.txt (with its dependencies) covers every third-party import of the
+    services, the gateway, the simulators and the probe; each entry is pinned in requirements.txt."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    wanted = [_norm(line.split("#")[0].strip()) for line in
+              (ROOT / "deploy" / "image-requirements.txt").read_text().splitlines() if line.split("#")[0].strip()]
+    pinned = {_norm(line.split("==")[0]) for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if "==" in line}
+    assert set(wanted) <= pinned, f"not pinned in requirements.txt: {set(wanted) - pinned}"
+    closure, todo = set(), list(wanted)
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        for line in metadata.requires(name) or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(_norm(req.name))
+    files = [*ROOT.glob("services/*/src/**/*.py"), *ROOT.glob("gateway/src/**/*.py"),
+             *ROOT.glob("simulators/*/src/**/*.py"), ROOT / "gateway/gunicorn.conf.py",
+             ROOT / "deploy/probe.py", ROOT / "deploy/keygen.py"]
+    dists = metadata.packages_distributions()
+    missing = {}
+    for path in files:
+        for mod in _imports(path) - set(sys.stdlib_module_names):
+            names = {_norm(d) for d in dists.get(mod, [mod])}
+            if any(n.startswith(("crm-", "click-simulator")) for n in names):
+                continue  # our own packages, installed from the source
+            if not names & closure:
+                missing.setdefault(mod, str(path.relative_to(ROOT)))
+    assert not missing, f"imported by the code but not installed in the image: {missing}"
+    assert "psycopg" in closure  # loaded by SQLAlchemy for postgresql+psycopg:// URLs, never imported directly
+
+
 def test_image_contains_what_the_commands_use():
     """Files the compose/Kubernetes commands name are in the build context (.dockerignore)."""
     ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
