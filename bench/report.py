@@ -82,6 +82,11 @@ def write(R: dict, path: pathlib.Path) -> None:
         w(f"| 1 | … p99 (p50 {fig(card['p50_ms'], 1)} ms) | {fig(card['p99_ms'], 1)} ms | "
           f"{card['p99_ms']['median'] / A['p99_ms']['median']:.1f}× A's p99 | ≤ 50 ms | "
           f"{verdict(card['p99_ms']['median'] <= 50)} |")
+        if card.get("one_connection"):
+            c1, gd = card["one_connection"], card.get("grpc_get_deal", {})
+            w(f"| 1 | … at one connection (nothing queues): p50 / p99; records' GetDeal alone (gRPC) | "
+              f"{_f(c1['p50_ms'], 1)} / {_f(c1['p99_ms'], 1)} ms ({_f(c1['rps'])} req/s); GetDeal "
+              f"{_f(gd.get('p50_ms'), 1)} / {_f(gd.get('p99_ms'), 1)} ms | | (context) | |")
     create = G.get("create")
     if create and a_rps:
         r = create["rps"]["median"] / a_rps
@@ -147,6 +152,10 @@ def write(R: dict, path: pathlib.Path) -> None:
         r = T["workers_2"]["rps"]["median"] / T["workers_1"]["rps"]["median"]
         w(f"| 7 | scale-out: card throughput with 2 gateway workers vs 1 | {fig(T['workers_2']['rps'])} vs "
           f"{fig(T['workers_1']['rps'])} req/s | {r:.2f}× | ≥ 1.6× | {verdict(r >= 1.6)} |")
+    if T.get("healthz_workers_1") and T.get("healthz_workers_2"):
+        r = T["healthz_workers_2"]["rps"]["median"] / T["healthz_workers_1"]["rps"]["median"]
+        w(f"| 7 | … the same on `/healthz` (the gateway alone, no backend) | {fig(T['healthz_workers_2']['rps'])} vs "
+          f"{fig(T['healthz_workers_1']['rps'])} req/s | {r:.2f}× | (context) | |")
     w("")
 
     # ---- automation details

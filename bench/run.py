@@ -82,7 +82,7 @@ class Bench:
         self.quick = args.quick
         self.runs = 3 if not self.quick else 2
         self.seconds = args.seconds or (5 if self.quick else 10)
-        self.var = ROOT / "var" / "bench"
+        self.var = pathlib.Path(args.var).resolve()
         self.tmp = self.var / "tmp"
         self.results: dict = {"machine": machine(), "quick": self.quick, "floors": {}, "goals": {}, "tuning": {},
                               "profiles": {}, "memory": {}, "notes": []}
@@ -391,7 +391,19 @@ class Bench:
         return [f"/api/v1/deals/{i}" for i in self.state["sample"][:2000]]
 
     def goal_card(self) -> dict:
-        return self.wrk(paths=self.card_paths(), token=self.token)
+        out = self.wrk(paths=self.card_paths(), token=self.token)
+        # One connection: the latency of a card when nothing queues, and GetDeal alone inside records.
+        out["one_connection"] = lib.wrk(url=self.url, seconds=5, connections=1, threads=1, tmp=self.tmp,
+                                        paths=self.card_paths(), token=self.token)
+        _, stub, pb = self.grpc_records()
+        md = [("authorization", f"Bearer {self.token}"), ("x-request-id", "bench-card")]
+        lat = []
+        for deal_id in self.state["sample"][:300]:
+            t = time.perf_counter()
+            stub.GetDeal(pb.GetDealRequest(id=deal_id, history_limit=10), metadata=md, timeout=30)
+            lat.append((time.perf_counter() - t) * 1000)
+        out["grpc_get_deal"] = {"p50_ms": lib.pct(lat, 50), "p99_ms": lib.pct(lat, 99), "calls": len(lat)}
+        return out
 
     def goal_create(self) -> dict:
         body = json.dumps({"title": "Bench deal", "amount": "150000.50",
@@ -435,7 +447,10 @@ class Bench:
         q = f"/api/v1/deals?stage_id={stage}&limit=50"
         http_first = self.wrk(q, token=self.token)
         http_deep = self.wrk(q + "&cursor=" + urllib.parse.quote(deep_cursor), token=self.token)
-        board = self.wrk(f"/api/v1/board?funnel_id={self.big['deal_funnel']}", token=self.token)
+        # Two connections (a couple of users opening the board): at 16 the slow aggregates would
+        # keep records busy long after wrk stops and spoil the next measurements.
+        board = self.wrk(f"/api/v1/board?funnel_id={self.big['deal_funnel']}", token=self.token, connections=2)
+        time.sleep(10)
         plans = self.explain_deep(stage, target) if self.pg else {}
         return {"deep_page": target, "plans": plans, "deals_in_stage": in_stage, "grpc_first": grpc_first, "grpc_deep": grpc_deep,
                 "walk_p50_ms": lib.pct(walk, 50), "walk_p99_ms": lib.pct(walk, 99),
@@ -471,15 +486,17 @@ class Bench:
         n = 10_000 if not self.quick else 1_000
         secs, http_secs, http_status = [], [], []
         users = self.big["user_ids"]
-        for run in range(self.runs):
+        for run in range(self.runs + 1):  # the extra last run is profiled (py-spy slows it) and not counted
             ids = self.deal_ids("Negotiation", n, offset=run * n)
-            spy = lib.profile(self.stack.running["records"].pid, 120, self.var / "profile-bulk-records.txt") \
-                if run == self.runs - 1 else None
+            spy = lib.profile(self.stack.running["records"].pid, 180, self.var / "profile-bulk-records.txt") \
+                if run == self.runs else None
             time.sleep(1 if spy else 0)
             t = time.perf_counter()
             r = stub.SetDealsResponsible(pb.SetDealsResponsibleRequest(ids=ids, responsible_id=users[run + 2],
                                                                         cascade=True), metadata=md, timeout=120)
-            secs.append(time.perf_counter() - t)
+            took = time.perf_counter() - t
+            if not spy:
+                secs.append(took)
             if spy:
                 spy.send_signal(2)
                 try:
@@ -488,11 +505,11 @@ class Bench:
                     spy.kill()
                 self.results["profiles"]["bulk:records"] = lib.top_frames(
                     self.var / "profile-bulk-records.txt", WITHIN["records"])
-            log(f"  bulk {len(ids)} deals (+{r.clients} clients) in {secs[-1]:.2f} s")
+            log(f"  bulk {len(ids)} deals (+{r.clients} clients) in {took:.2f} s" + (" (profiled)" if spy else ""))
         # Once through the gateway, as a user would (its own 2 s deadline to records applies).
         import requests
 
-        ids = self.deal_ids("Negotiation", n, offset=self.runs * n)
+        ids = self.deal_ids("Negotiation", n, offset=(self.runs + 1) * n)
         t = time.perf_counter()
         resp = requests.post(self.url + "/api/v1/deals/responsible", json={
             "ids": ids, "responsible_id": users[1], "cascade": True},
@@ -531,6 +548,8 @@ class Bench:
 
             spy = lib.profile(self.stack.running["automation"].pid, 300, self.var / "profile-events-automation.txt") \
                 if run == 0 else None
+            spy2 = lib.profile(self.stack.running["records"].pid, 300, self.var / "profile-events-records.txt") \
+                if run == 0 else None
             t = time.perf_counter()
             with cf.ThreadPoolExecutor(8) as pool:
                 codes = list(pool.map(move, ids))
@@ -553,6 +572,14 @@ class Bench:
                     spy.kill()
                 self.results["profiles"]["events:automation"] = lib.top_frames(
                     self.var / "profile-events-automation.txt", WITHIN["automation"])
+            if spy2:
+                spy2.send_signal(2)
+                try:
+                    spy2.wait(30)
+                except subprocess.TimeoutExpired:
+                    spy2.kill()
+                self.results["profiles"]["events:records"] = lib.top_frames(
+                    self.var / "profile-events-records.txt", WITHIN["records"])
             rows = self.sql("SELECT t.created_at, h.at FROM tasks t JOIN history h ON h.record_id = t.deal_id "
                             "AND h.entity = 'deal' AND h.action = 'stage_changed' "
                             "WHERE t.process_id = %s AND t.deal_id = ANY(%s)", (process_id, ids))
@@ -746,10 +773,11 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite even when PostgreSQL answers")
     parser.add_argument("--report-only", action="store_true", help="rewrite docs/benchmarks.md from results.json")
     parser.add_argument("--doc", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--var", default=str(ROOT / "var" / "bench"), help="data, logs, profiles, results.json")
     args = parser.parse_args()
     if args.deals is None:
         args.deals = 20_000 if args.quick else 1_000_000
-    results_file = ROOT / "var" / "bench" / "results.json"
+    results_file = pathlib.Path(args.var) / "results.json"
     if args.report_only:
         report.write(json.loads(results_file.read_text()), pathlib.Path(args.doc))
         return
@@ -805,8 +833,10 @@ def main() -> None:
         short, brief = (1, 5) if b.quick else (2, 6)
         b.restart("gateway", {"GATEWAY_WORKERS": "1"})
         tune["workers_1"] = b.card_once()
+        tune["healthz_workers_1"] = lib.wrk_runs(short, url=b.url + "/healthz", seconds=brief, tmp=b.tmp)
         b.restart("gateway", {"GATEWAY_WORKERS": "2"})
         tune["workers_2"] = b.card_once()
+        tune["healthz_workers_2"] = lib.wrk_runs(short, url=b.url + "/healthz", seconds=brief, tmp=b.tmp)
         b.restart("gateway", {"GATEWAY_WORKER_CLASS": "sync"})
         tune["sync_2"] = b.card_once(short, brief)
         b.restart("gateway", {"GATEWAY_THREADS": "4"})
