@@ -7,8 +7,10 @@ results. Run with `make test-faults` (also part of `.ci/run`).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -110,7 +112,31 @@ def test_a_killed_service_fails_fast_and_loses_no_acknowledged_write(system, api
     for deal_id in acknowledged:  # every write answered 2xx is there
         assert admin.get(f"/api/v1/deals/{deal_id}").status_code == 200
     listed = _all_deal_ids(admin, prefix)
-    assert listed == set(acknowledged)  # and nothing else half-happened
+    assert set(acknowledged) <= listed
+    # a create cut off by the kill either did not happen or happened whole (deal, history, event)
+    for deal_id in listed - set(acknowledged):
+        history = admin.get(f"/api/v1/deals/{deal_id}/history").json()["items"]
+        assert history, f"deal {deal_id} exists without its history"
+
+
+def test_the_deal_card_degrades_when_an_optional_service_is_down(system, api):
+    admin = sign_up(api)["api"]
+    funnel(admin, "deal")
+    deal = new_deal(admin)
+    full = admin.get(f"/api/v1/deals/{deal['id']}").json()
+    assert full["stage"]["name"] and full["responsible"]["name"] and full["unavailable"] == []
+    system.kill("pipeline")
+    system.kill("identity")
+    started = time.monotonic()
+    card = admin.get(f"/api/v1/deals/{deal['id']}")
+    assert card.status_code == 200 and time.monotonic() - started <= 2.5
+    assert card.json()["stage"] is None and sorted(card.json()["unavailable"]) == ["responsible", "stage"]
+    assert card.json()["title"] == deal["title"]
+    system.kill("records")
+    started = time.monotonic()
+    down = admin.get(f"/api/v1/deals/{deal['id']}")
+    assert down.status_code == 503 and time.monotonic() - started <= 2.5
+    assert down.json()["error"]["code"] == "service_unavailable"
 
 
 def _all_deal_ids(admin, q: str) -> set[str]:
@@ -129,7 +155,7 @@ def test_consumer_killed_between_database_and_offset_commit(system, api):
     system.stop("automation")
     proc = system.start("automation", {"CRM_FAILPOINTS": "consumer.after_db_commit"})
     admin.patch(f"/api/v1/deals/{deal['id']}", json={"stage_id": stage_a})
-    assert proc.wait(60) == 137  # it applied the event, then died before committing the offset
+    assert proc.wait(180) == 137  # it applied the event, then died before committing the offset
     system.start("automation")
     wait_for(lambda: tasks(admin, deal_id=deal["id"]), timeout=60, message="the task")
     later = new_deal(admin)
@@ -254,7 +280,21 @@ def test_rolling_restart_under_steady_load_fails_no_request(system, api):
 
 
 def _roll(system, name: str) -> None:
-    """Start the new process beside the old one (they share the port), then SIGTERM the old one."""
+    """Start the new process beside the old one (they share the port), then SIGTERM the old one.
+
+    The gateway is restarted the way gunicorn restarts without downtime: SIGHUP to its master
+    starts new workers on the same listening socket and stops the old ones gracefully.
+    """
+    if name == "gateway":
+        master = system.running["gateway"]
+        log = system.log_dir / "gateway.log"
+        booted = log.read_text(errors="replace").count("Booting worker")
+        os.killpg(master.pid, 0)
+        master.send_signal(signal.SIGHUP)
+        wait_for(lambda: log.read_text(errors="replace").count("Booting worker") >= booted + 2, timeout=30,
+                 message="new gateway workers")
+        time.sleep(2)  # the old workers finish what they hold
+        return
     new = f"{name}-next"
     log = system.log_dir / f"{new}.log"
     system.start_replica(name, new)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 from flask import Blueprint, jsonify
@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from crm_gateway.api import Api, Schema
 from crm_gateway.clients import identity as identity_client
+from crm_gateway.clients import pipeline as pipeline_client
 from crm_gateway.clients import records as clients
+from crm_gateway.errors import ApiError
 
 bp = Blueprint("records", __name__)
 api = Api(bp, "records")
@@ -253,6 +255,8 @@ class DealCard(DealOut):
     responsible: UserBrief | None
     tasks: list[TaskOut]
     history: list[HistoryOut]
+    unavailable: list[Literal["stage", "responsible"]] = Field(
+        default_factory=list, description="Parts left out because their service did not answer")
 
 
 class BoardQuery(Schema):
@@ -405,43 +409,53 @@ def create_deal(body: DealIn):
     return jsonify(deal_json(resp.deal)), 201
 
 
-def _stage_brief(funnel_id: str, stage_id: str) -> dict | None:
-    """The stage's name and color from pipeline; the card still opens when pipeline does not answer."""
+def _optional(start):
+    """Start an optional call; None when its service is not there (the card opens without that part)."""
     try:
-        from crm_gateway.clients import pipeline as pipeline_client
-
-        funnel = pipeline_client.get_funnel(funnel_id).funnel
-    except (grpc.RpcError, ImportError) as exc:
-        log.warning("deal card without stage details: %s", exc)
+        return start()
+    except ApiError as exc:
+        log.warning("deal card part unavailable: %s", exc.details)
         return None
-    for group in funnel.groups:
-        for stage in group.stages:
-            if stage.id == stage_id:
-                return {"id": stage.id, "name": stage.name, "color": stage.color, "group_key": group.key}
-    return None
 
 
-def _user_brief(user_id: str) -> dict | None:
+def _settle(future, build, part: str, unavailable: list[str]):
+    """Wait for an optional part; on failure mark it unavailable instead of failing the card."""
+    if future is None:
+        unavailable.append(part)
+        return None
     try:
-        users = identity_client.batch_get_users([user_id]).users
+        return build(future.result())
     except grpc.RpcError as exc:
-        log.warning("deal card without the responsible's name: %s", exc)
-        return {"id": user_id, "name": ""}
-    for u in users:
-        return {"id": u.id, "name": f"{u.first_name} {u.last_name}".strip()}
-    return {"id": user_id, "name": ""}
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        log.warning("deal card part %s unavailable: %s", part, exc.code())
+        unavailable.append(part)
+        return None
+
+
+def _stage_json(resp) -> dict:
+    st = resp.stage
+    return {"id": st.id, "name": st.name, "color": st.color, "group_key": st.group_key}
 
 
 @api.operation("GET", "/api/v1/deals/{id}", "The deal card: deal, client, stage, responsible's name, open tasks, "
                "last history", response=DealCard, errors=(404,))
 def get_deal(id: str):  # noqa: A002
-    resp = clients.get_deal(id, history_limit=10)
-    card = deal_json(resp.deal)
+    resp = clients.get_deal(id, history_limit=10)  # the owning service: down means 503
+    deal = resp.deal
+    # the optional parts are asked at once, each with its own deadline
+    stage_f = _optional(lambda: pipeline_client.get_stage_context_async(deal.stage_id))
+    user_f = _optional(lambda: identity_client.batch_get_users_async([deal.responsible_id]))
+    unavailable: list[str] = []
+    card = deal_json(deal)
     card["client"] = client_json(resp.client) if resp.HasField("client") else None
-    card["stage"] = _stage_brief(resp.deal.funnel_id, resp.deal.stage_id)
-    card["responsible"] = _user_brief(resp.deal.responsible_id)
+    card["stage"] = _settle(stage_f, _stage_json, "stage", unavailable)
+    users = _settle(user_f, lambda r: {u.id: f"{u.first_name} {u.last_name}".strip() for u in r.users},
+                    "responsible", unavailable)
+    card["responsible"] = {"id": deal.responsible_id, "name": (users or {}).get(deal.responsible_id, "")}
     card["tasks"] = [task_json(t) for t in resp.open_tasks]
     card["history"] = [history_json(h) for h in resp.history]
+    card["unavailable"] = unavailable
     return jsonify(card)
 
 
@@ -488,8 +502,6 @@ def deal_history(id: str, query: HistoryQuery):  # noqa: A002
 @api.operation("GET", "/api/v1/board", "Kanban: each stage of the funnel with its count, sum and first deals",
                query=BoardQuery, response=Board, errors=(404, 422))
 def board(query: BoardQuery):
-    from crm_gateway.clients import pipeline as pipeline_client
-
     funnel = pipeline_client.get_funnel(query.funnel_id).funnel
     stages = [(s, g.key) for g in funnel.groups for s in g.stages]
     resp = clients.board(query.funnel_id, [s.id for s, _ in stages], query.per_stage)

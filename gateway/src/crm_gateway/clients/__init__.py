@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 import grpc
@@ -17,6 +18,7 @@ from flask import current_app, g, request as http_request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crm_gateway.errors import ApiError
+from crm_platform.errors import decode_error
 from crm_platform.rpc import call_metadata, make_channel, service_config
 
 
@@ -24,6 +26,10 @@ from crm_platform.rpc import call_metadata, make_channel, service_config
 class BackendSpec:
     services: tuple[str, ...]
     idempotent: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def read_methods(self) -> set[str]:
+        return {m for _, m in self.idempotent}
 
 
 SPECS: dict[str, BackendSpec] = {}
@@ -71,14 +77,30 @@ class Backends:
         return found
 
     def await_connected(self, name: str, timeout: float) -> bool:
-        """True at once when the channel is up; else wait up to `timeout` for it (a restarting service)."""
-        if self.states.get(name) == grpc.ChannelConnectivity.READY:
+        """True at once when the channel is up, False at once when its last connect failed (the
+        channel keeps retrying in the background); else wait up to `timeout` for the connect under way
+        to succeed or fail (a refused connect fails in milliseconds, a restarting service takes longer)."""
+        state = self.states.get(name)
+        if state == grpc.ChannelConnectivity.READY:
             return True
-        try:
-            grpc.channel_ready_future(self.channel(name)).result(timeout=timeout)
-            return True
-        except grpc.FutureTimeoutError:
+        if state == grpc.ChannelConnectivity.TRANSIENT_FAILURE:
             return False
+        settled = threading.Event()
+        outcome: list[grpc.ChannelConnectivity] = []
+
+        def watch(new_state):
+            if new_state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE,
+                             grpc.ChannelConnectivity.SHUTDOWN):
+                outcome.append(new_state)
+                settled.set()
+
+        channel = self.channel(name)
+        channel.subscribe(watch, try_to_connect=True)
+        try:
+            settled.wait(timeout)
+        finally:
+            channel.unsubscribe(watch)
+        return bool(outcome) and outcome[0] == grpc.ChannelConnectivity.READY
 
     def configured(self) -> list[str]:
         return [n for n in SPECS if n in self.addresses]
@@ -87,11 +109,12 @@ class Backends:
 class _Call:
     """A stub method that remembers which backend it calls."""
 
-    __slots__ = ("backend", "method")
+    __slots__ = ("backend", "method", "name")
 
-    def __init__(self, backend: str, method):
+    def __init__(self, backend: str, method, name: str):
         self.backend = backend
         self.method = method
+        self.name = name
 
     def __call__(self, *args, **kwargs):
         return self.method(*args, **kwargs)
@@ -105,7 +128,7 @@ class _Stub:
         self._raw = raw
 
     def __getattr__(self, name: str) -> _Call:
-        return _Call(self._backend, getattr(self._raw, name))
+        return _Call(self._backend, getattr(self._raw, name), name)
 
 
 def backends() -> Backends:
@@ -117,19 +140,63 @@ def stub(name: str, cls: type):
     return backends().stub(name, cls)
 
 
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _idempotency_key(method: _Call) -> str | None:
+    """The key a write call carries: the client's Idempotency-Key on a POST, else one made from the
+    request id (numbered when one request makes several calls). Reads carry none.
+
+    Every write carries a key, so the gateway may retry it when the service was restarting (the
+    service answers a repeated key with the first answer instead of doing the work twice).
+    """
+    if http_request.method not in WRITE_METHODS or method.name in SPECS[method.backend].read_methods:
+        return None
+    calls = g.setdefault("write_calls", 0)
+    g.write_calls = calls + 1
+    client_key = http_request.headers.get("Idempotency-Key") if http_request.method == "POST" else None
+    base = client_key or f"auto:{g.get('request_id', '')}"
+    return base if calls == 0 else f"{base}#{calls}"
+
+
+def _not_processed(exc: grpc.RpcError) -> bool:
+    """UNAVAILABLE without our error trailer: the service was stopping or unreachable, not failing."""
+    return exc.code() == grpc.StatusCode.UNAVAILABLE and decode_error(exc.trailing_metadata()) is None
+
+
 def call(method: _Call, request, timeout: float | None = None):
     """Call a unary method with the request id, the caller's token and a deadline.
 
-    A backend that is not connected gets at most GATEWAY_CONNECT_TIMEOUT_SECONDS to come back (a
-    restart); after that the answer is 503 at once, whatever the call's own deadline is.
+    A backend whose connection is being made gets at most GATEWAY_CONNECT_TIMEOUT_SECONDS; one whose
+    last connect failed answers 503 at once, whatever the call's own deadline is. A write that met a
+    stopping service is sent again (twice at most) with the same idempotency key.
+    """
+    settings = current_app.extensions["crm"].settings
+    timeout = timeout or settings.rpc_timeout
+    key = _idempotency_key(method)
+    metadata = call_metadata(getattr(g, "token", None), key)
+    for attempt in range(3):
+        if not backends().await_connected(method.backend, min(timeout, settings.connect_timeout)):
+            raise ApiError(503, "service_unavailable", headers={"Retry-After": 1}, service=method.backend)
+        try:
+            return method(request, timeout=timeout, metadata=metadata)
+        except grpc.RpcError as exc:
+            if key is None or attempt == 2 or not _not_processed(exc):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def call_async(method: _Call, request, timeout: float | None = None):
+    """Start a call and return its future, so an aggregate can ask several services at once.
+
+    Same deadline, metadata and connect check as `call`; `.result()` raises grpc.RpcError on failure.
     """
     settings = current_app.extensions["crm"].settings
     timeout = timeout or settings.rpc_timeout
     if not backends().await_connected(method.backend, min(timeout, settings.connect_timeout)):
         raise ApiError(503, "service_unavailable", headers={"Retry-After": 1}, service=method.backend)
-    key = http_request.headers.get("Idempotency-Key") if http_request.method == "POST" else None
-    return method(request, timeout=timeout, metadata=call_metadata(getattr(g, "token", None), key),
-                  wait_for_ready=True)
+    return method.method.future(request, timeout=timeout, metadata=call_metadata(getattr(g, "token", None)))
 
 
 def health_stubs() -> dict:
