@@ -3,32 +3,15 @@ package, driven through /usr/bin/chromedriver) for the browser tests of the web 
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shutil
-import signal
 
 import pytest
 
+from tests.e2e.conftest import api, system  # noqa: F401 - the one system of the test session
 from tests.support.infra import ROOT
-from tests.support.system import Api, start_system
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def system(tmp_path_factory):
-    s = start_system(tmp_path_factory.mktemp("system"))
-    yield s
-    for proc in s.running.values():  # SIGTERM all at once, then wait: shutdown takes the slowest, not the sum
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    s.stop_all()
-
-
-@pytest.fixture()
-def api(system) -> Api:
-    return Api(system.gateway_url())
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +36,7 @@ def chrome():
 
 
 @pytest.fixture()
-def browser(chrome, system):
+def browser(chrome, system):  # noqa: F811 - the imported fixture
     """The shared browser, signed out, in Russian, on the system's gateway."""
     from tests.browser.ui import Browser
 

@@ -12,7 +12,7 @@ from tests.support.events import collect
 from tests.support.infra import wait_for, wait_port
 from tests.support.system import Api, sign_up, start_system
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.faults
 
 
 @pytest.fixture(scope="module")
