@@ -6,6 +6,13 @@ from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, Larg
                         Text, UniqueConstraint)
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+                     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"}
+
+
+def service_metadata() -> MetaData:
+    """The metadata of one service's database: constraint names that migrations can rely on."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def add_platform_tables(metadata: MetaData) -> dict[str, Table]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_platform.db import TenantScoped
-from crm_platform.tables import add_platform_tables
+from crm_platform.tables import add_platform_tables, service_metadata
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"})
+    metadata = service_metadata()
 
 
 PLATFORM = add_platform_tables(Base.metadata)
