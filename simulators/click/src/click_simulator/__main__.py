@@ -1,6 +1,7 @@
-"""Run the simulator: `python -m click_simulator` on 127.0.0.1:$CLICK_SIMULATOR_PORT (default 8090)."""
+"""Run the simulator: `python -m click_simulator` on $CLICK_SIMULATOR_HOST (127.0.0.1) : $CLICK_SIMULATOR_PORT (8090)."""
 
 import logging
+import os
 import signal
 import sys
 
@@ -13,9 +14,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)s click-simulator %(message)s")
     settings = Settings.from_env()
-    server = make_server("127.0.0.1", settings.port, create_app(settings), threaded=True)
+    host = os.environ.get("CLICK_SIMULATOR_HOST", "127.0.0.1")  # 0.0.0.0 inside a container
+    server = make_server(host, settings.port, create_app(settings), threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    logging.info("CLICK simulator on http://127.0.0.1:%d (callbacks to %s)", settings.port, settings.callback_base)
+    logging.info("CLICK simulator on http://%s:%d (callbacks to %s)", host, settings.port, settings.callback_base)
     try:
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):
