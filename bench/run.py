@@ -568,6 +568,8 @@ class Bench:
                                   headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
                 return r.status_code
 
+            for f in ("profile-events-automation.txt", "profile-events-records.txt", "profile-bulk-records.txt"):
+                (self.var / f).unlink(missing_ok=True)
             spy = lib.profile(self.stack.running["automation"].pid, 300, self.var / "profile-events-automation.txt") \
                 if run == 0 else None
             spy2 = lib.profile(self.stack.running["records"].pid, 300, self.var / "profile-events-records.txt") \
@@ -743,6 +745,8 @@ class Bench:
 
     def profile_under(self, label: str, targets: dict[str, int], load) -> None:
         secs = max(4, self.seconds - 2)
+        for name in targets:
+            (self.var / f"profile-{label}-{name}.txt").unlink(missing_ok=True)
         procs = {name: lib.profile(pid, secs, self.var / f"profile-{label}-{name}.txt")
                  for name, pid in targets.items()}
         load()
