@@ -108,6 +108,8 @@ class IdempotentConsumer:
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap.split(","), group_id=self.name,
                                  enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=200,
                                  session_timeout_ms=10000, heartbeat_interval_ms=1000,
+                                 # Tansu answers fetches larger than kafka-python's 1 MB frame limit
+                                 receive_message_max_bytes=64 * 1024 * 1024,
                                  max_poll_interval_ms=300000)
         consumer.subscribe(self.topics)
         return consumer
