@@ -84,7 +84,12 @@ class Backends:
         if state == grpc.ChannelConnectivity.READY:
             return True
         if state == grpc.ChannelConnectivity.TRANSIENT_FAILURE:
-            return False
+            # the channel retries every <= 250 ms: a service that just came back is READY by then
+            try:
+                grpc.channel_ready_future(self.channel(name)).result(timeout=min(timeout, 0.3))
+                return True
+            except grpc.FutureTimeoutError:
+                return False
         settled = threading.Event()
         outcome: list[grpc.ChannelConnectivity] = []
 

@@ -110,7 +110,9 @@ class IdempotentConsumer:
                                  session_timeout_ms=10000, heartbeat_interval_ms=1000,
                                  # Tansu answers fetches larger than kafka-python's 1 MB frame limit
                                  receive_message_max_bytes=64 * 1024 * 1024,
-                                 max_poll_interval_ms=300000)
+                                 # also the rebalance timeout: a member that vanished holds a
+                                 # rebalance at most this long
+                                 max_poll_interval_ms=30000)
         consumer.subscribe(self.topics)
         return consumer
 

@@ -204,7 +204,7 @@ def make_channel(target: str, config_json: str | None = None) -> grpc.Channel:
     # Reconnect quickly after a service restarts (the default backoff grows to two minutes).
     options = list(KEEPALIVE_OPTIONS) + [("grpc.enable_retries", 1), ("grpc.initial_reconnect_backoff_ms", 100),
                                          ("grpc.min_reconnect_backoff_ms", 100),
-                                         ("grpc.max_reconnect_backoff_ms", 1000)]
+                                         ("grpc.max_reconnect_backoff_ms", 250)]
     if config_json:
         options.append(("grpc.service_config", config_json))
     return grpc.insecure_channel(target, options=options)
