@@ -17,6 +17,8 @@ import uuid
 
 import requests
 
+from crm_records.adapters import totals
+
 DEAL_COLUMNS = ("id", "title", "title_lc", "amount", "client_id", "funnel_id", "stage_id", "responsible_id",
                 "fields", "created_at", "updated_at", "created_by", "deleted", "deleted_at", "deleted_by",
                 "company_id")
@@ -146,6 +148,8 @@ def load_pg(dsn: str, co: dict, deals: int, clients: int, log) -> dict:
                 with cur.copy(f"COPY deals ({', '.join(DEAL_COLUMNS)}) FROM STDIN") as cp:
                     cp.write(buf.getvalue())
                 log(f"  {min(deals, start + chunk)} deals copied ({time.monotonic() - started:.0f} s)")
+            for statement in totals.REBUILD:  # the board's per-stage counters (COPY bypassed the service)
+                cur.execute(statement)
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE deals")
@@ -182,6 +186,8 @@ def load_sqlite(path: str, co: dict, deals: int, clients: int, log) -> dict:
                      co["deal_funnel"], deal_stages[i % len(deal_stages)], users[i % len(users)], "{}", t, t,
                      co["admin_id"], 0, None, None, co["company_id"]))
     conn.executemany(f"INSERT INTO deals ({', '.join(DEAL_COLUMNS)}) VALUES ({', '.join('?' * 16)})", rows)
+    for statement in totals.REBUILD:
+        conn.execute(statement)
     conn.commit()
     conn.execute("ANALYZE")
     conn.close()

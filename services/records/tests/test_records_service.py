@@ -190,3 +190,49 @@ def test_bulk_responsibility_over_many_deals_is_all_or_nothing(records, company)
     assert body["details"]["deal_id"] == min(ids)
     with db.session(company_id=company.id) as s:
         assert set(s.execute(select(Deal.responsible_id)).scalars()) == {other_id}
+
+
+def test_board_counters_follow_every_write_path_and_match_a_recount(records, company):
+    """The per-stage counters `/board` reads are kept on write: create, edit, move, delete, restore, concurrent
+    saves, and a refused save (rolled back) leaves them alone. They must equal a COUNT/SUM over the deals."""
+    from sqlalchemy import func
+
+    from crm_records.adapters.orm import StageTotal
+
+    stub, db = records["stub"], records["db"]
+    funnel = _deal_funnel(records, company)
+    first, second = funnel.groups[0].stages[0].id, funnel.groups[1].stages[0].id
+
+    def counters():
+        with db.session(company_id=company.id) as s:
+            kept = {r.stage_id: (r.deals, r.amount) for r in s.execute(select(StageTotal).where(
+                StageTotal.company_id == company.id, StageTotal.deals != 0)).scalars()}
+            counted = {r.stage_id: (r.n, r.total) for r in s.execute(
+                select(Deal.stage_id, func.count().label("n"), func.sum(Deal.amount).label("total"))
+                .where(Deal.deleted.is_(False)).group_by(Deal.stage_id))}
+        assert kept == counted
+        return kept
+
+    def create(i):
+        return stub.CreateDeal(pb.CreateDealRequest(title=f"D{i}", amount=str(i + 1), stage_id=first),
+                               metadata=company.md()).deal
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        deals = list(pool.map(create, range(24)))
+    assert counters() == {first: (24, sum(range(1, 25)) * 100)}
+    stub.UpdateDeal(pb.UpdateDealRequest(id=deals[0].id, amount="1000"), metadata=company.md())
+    stub.UpdateDeal(pb.UpdateDealRequest(id=deals[1].id, stage_id=second), metadata=company.md())
+    stub.DeleteDeal(pb.DeleteDealRequest(id=deals[2].id), metadata=company.md())
+    stub.DeleteDeal(pb.DeleteDealRequest(id=deals[3].id), metadata=company.md())
+    stub.RestoreDeal(pb.RestoreDealRequest(id=deals[3].id), metadata=company.md())
+    before = counters()
+    assert before == {first: (22, (sum(range(1, 25)) - 1 - 2 - 3 + 1000) * 100), second: (1, 200)}
+    with pytest.raises(RuntimeError), db.session(company_id=company.id, write=True) as s:  # flushed, rolled back
+        s.get(Deal, deals[4].id).stage_id = second
+        s.flush()
+        raise RuntimeError("refused")
+    assert counters() == before
+    board = stub.GetBoard(pb.GetBoardRequest(funnel_id=funnel.id, per_stage=5), metadata=company.md())
+    columns = {c.stage_id: c for c in board.columns}
+    assert (columns[first].count, columns[first].amount_tiyin, len(columns[first].deals)) == (22, before[first][1], 5)
+    assert (columns[second].count, [d.id for d in columns[second].deals]) == (1, [deals[1].id])

@@ -136,3 +136,14 @@ class Counter(Base):
     entity: Mapped[str] = mapped_column(String(10), primary_key=True)
     field_key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+
+
+class StageTotal(Base):
+    """Count and sum (tiyin) of a stage's live deals, kept in step by `adapters.totals` for `/board`."""
+
+    __tablename__ = "deal_stage_totals"
+    company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stage_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    funnel_id: Mapped[str] = mapped_column(String(36))
+    deals: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    amount: Mapped[int] = mapped_column(Money, default=0)

@@ -30,7 +30,8 @@ from crm_platform.errors import Conflict, FailedPrecondition, FieldCollector, In
     PermissionDenied
 from crm_platform.outbox import add_events, event_row
 from crm_records.adapters.directory import StageDirectory, UserDirectory
-from crm_records.adapters.orm import IDEMPOTENCY, OUTBOX, Client, Counter, Deal, History, Task, TaskType
+from crm_records.adapters import totals  # noqa: F401 - keeps the board's per-stage counters on every write
+from crm_records.adapters.orm import IDEMPOTENCY, OUTBOX, Client, Counter, Deal, History, StageTotal, Task, TaskType
 from crm_records.domain import model
 from crm_records.domain.model import StageContext
 
@@ -516,13 +517,13 @@ class RecordsService:
             return keyset_page(s, stmt, History, {"id": History.id}, "-id", cursor, limit, default="-id")
 
     def board(self, p: Principal, funnel_id: str, stage_ids: list[str], per_stage: int = 20):
-        """Per stage of the funnel: count, sum and the newest deals."""
+        """Per stage of the funnel: count and sum (kept on write, `adapters.totals`) and the newest deals."""
         per_stage = max(1, min(per_stage or 20, 100))
         with self.db.session(company_id=p.company_id) as s:
-            stats = {row.stage_id: (row.n, int(row.total or 0)) for row in s.execute(
-                select(Deal.stage_id, func.count().label("n"), func.sum(Deal.amount).label("total"))
-                .where(Deal.company_id == p.company_id, Deal.deleted.is_(False), Deal.funnel_id == funnel_id)
-                .group_by(Deal.stage_id))}
+            stats = {row.stage_id: (int(row.deals), int(row.amount)) for row in s.execute(
+                select(StageTotal.stage_id, StageTotal.deals, StageTotal.amount)
+                .where(StageTotal.company_id == p.company_id, StageTotal.funnel_id == funnel_id,
+                       StageTotal.deals > 0))}
             order = list(dict.fromkeys([*stage_ids, *sorted(stats)]))
             columns = []
             for sid in order:
