@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from crm_platform import metrics
 from crm_platform.context import request_id_var
-from crm_platform.db import Database, utcnow
+from crm_platform.db import Database, bulk_insert, utcnow
 from crm_platform.messaging import KafkaUnavailable, TopicManager, make_producer
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,8 @@ def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: st
 
 
 def add_events(session: Session, outbox: Table, rows: list[dict]) -> None:
-    """Insert many rows made by `event_row` with one statement (bulk changes: one round trip, not n)."""
-    if rows:
-        session.execute(outbox.insert(), rows)
+    """Insert many rows made by `event_row`, in order (`db.bulk_insert`: COPY for many on PostgreSQL)."""
+    bulk_insert(session, outbox, rows)
 
 
 class OutboxRelay:

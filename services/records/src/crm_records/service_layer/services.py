@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from crm.records.events.v1 import records_events_pb2 as ev
 from crm_platform.context import Principal
-from crm_platform.db import Database, utcnow
+from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 from crm_platform.errors import Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound, \
     PermissionDenied
 from crm_platform.outbox import add_events, event_row
@@ -148,11 +148,10 @@ def keyset_page(s: Session, q, model_cls, columns: dict[str, Any], sort: str, cu
     return rows, next_cursor
 
 
-def _chunked(s: Session, make_query, ids: list[str], size: int = 500, scalars: bool = True) -> list:
-    """Run `make_query(chunk)` over `ids` in chunks (SQLite caps bound parameters) and join the rows."""
+def _chunked(s: Session, make_query, ids: list[str], scalars: bool = True) -> list:
+    """Run `make_query(one_of)` over `ids` (`crm_platform.db.in_chunks`) and join the rows."""
     rows: list = []
-    for i in range(0, len(ids), size):
-        result = s.execute(make_query(ids[i:i + size]))
+    for result in in_chunks(s, make_query, ids):
         rows.extend(result.scalars() if scalars else result.all())
     return rows
 
@@ -679,16 +678,29 @@ class RecordsService:
         return True
 
     def _set_responsible(self, s: Session, p: Principal, entity: str, ids: list[str], responsible_id: str,
-                         source: str) -> int:
+                         source: str, listed: str = "") -> int:
         """Give many records (not deleted) a new responsible user, set-based: the stage rules are checked for
-        each record in Python, then one UPDATE, one history insert and one event insert per batch."""
+        each record in Python, then one UPDATE, one history insert and one event insert (COPY).
+
+        `listed` (the not-found error code) marks ids the caller listed: each must be a record of the company
+        (404 otherwise) and not deleted (409); ids found by a cascade skip the deleted ones."""
         cls = Deal if entity == "deal" else Client
         own = (Deal.title, Deal.amount, Deal.client_id) if entity == "deal" else (Client.name, Client.phone,
                                                                                   Client.email)
-        cols = (cls.id, cls.stage_id, cls.funnel_id, cls.responsible_id, cls.fields, cls.created_by, *own)
-        rows = sorted(_chunked(s, lambda chunk: select(*cols).where(
-            cls.company_id == p.company_id, cls.id.in_(chunk), cls.deleted.is_(False),
-            cls.responsible_id != responsible_id).with_for_update(), ids, scalars=False), key=lambda r: r.id)
+        cols = (cls.id, cls.deleted, cls.stage_id, cls.funnel_id, cls.responsible_id, cls.fields, cls.created_by,
+                *own)
+        rows = sorted(_chunked(s, lambda one_of: select(*cols).where(
+            cls.company_id == p.company_id, one_of(cls.id)).with_for_update(), ids, scalars=False),
+            key=lambda r: r.id)
+        if listed:
+            found = {r.id for r in rows}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound(listed, "Some records were not found", ids=missing[:50])
+            deleted = [r.id for r in rows if r.deleted]
+            if deleted:
+                raise FailedPrecondition("record_deleted", "Some records are deleted", ids=deleted[:50])
+        rows = [r for r in rows if not r.deleted and r.responsible_id != responsible_id]
         if not rows:
             return 0
         now, src = utcnow(), SOURCES[source]
@@ -718,26 +730,26 @@ class RecordsService:
                     client=self.client_snapshot(p, after, ctx.group_key),
                     previous_responsible_id=row.responsible_id, source=src), p)
         changed = [r.id for r in rows]
-        for i in range(0, len(changed), 500):
-            s.execute(update(cls).where(cls.company_id == p.company_id, cls.id.in_(changed[i:i + 500]))
-                      .values(responsible_id=responsible_id, updated_at=now)
-                      .execution_options(synchronize_session=False))
-        s.execute(insert(History), history)
+        for _ in in_chunks(s, lambda one_of: update(cls).where(cls.company_id == p.company_id, one_of(cls.id))
+                           .values(responsible_id=responsible_id, updated_at=now)
+                           .execution_options(synchronize_session=False), changed):
+            pass
+        bulk_insert(s, History.__table__, history)
         return len(changed)
 
     def _cascade_client_responsible(self, s: Session, p: Principal, client_ids: list[str], responsible_id: str,
                                     source: str) -> tuple[int, int]:
         """The clients' (not deleted) deals and the open tasks of the clients and those deals follow."""
-        deal_ids = _chunked(s, lambda chunk: select(Deal.id).where(
-            Deal.company_id == p.company_id, Deal.client_id.in_(chunk), Deal.deleted.is_(False)), client_ids)
+        deal_ids = _chunked(s, lambda one_of: select(Deal.id).where(
+            Deal.company_id == p.company_id, one_of(Deal.client_id), Deal.deleted.is_(False)), client_ids)
         n_deals = self._set_responsible(s, p, "deal", deal_ids, responsible_id, source)
         n_tasks = 0
         for column, keys in ((Task.client_id, client_ids), (Task.deal_id, deal_ids)):
-            for i in range(0, len(keys), 500):
-                n_tasks += s.execute(update(Task).where(
+            for result in in_chunks(s, lambda one_of: update(Task).where(
                     Task.company_id == p.company_id, Task.done.is_(False), Task.responsible_id != responsible_id,
-                    column.in_(keys[i:i + 500])).values(responsible_id=responsible_id)
-                    .execution_options(synchronize_session=False)).rowcount
+                    one_of(column)).values(responsible_id=responsible_id)
+                    .execution_options(synchronize_session=False), keys):
+                n_tasks += result.rowcount
         return n_deals, n_tasks
 
     def delete_client(self, p: Principal, client_id: str) -> Client:
@@ -794,18 +806,6 @@ class RecordsService:
                 {"field": "ids", "code": "too_many", "params": {"max": MAX_BULK}}])
         return ids
 
-    def _bulk_check(self, s: Session, p: Principal, cls, ids: list[str], code: str) -> None:
-        """Every id must be a record of the company (404 otherwise) and not deleted (409)."""
-        rows = _chunked(s, lambda chunk: select(cls.id, cls.deleted).where(cls.company_id == p.company_id,
-                                                                          cls.id.in_(chunk)), ids, scalars=False)
-        found = {r.id for r in rows}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFound(code, "Some records were not found", ids=missing[:50])
-        deleted = sorted(r.id for r in rows if r.deleted)
-        if deleted:
-            raise FailedPrecondition("record_deleted", "Some records are deleted", ids=deleted[:50])
-
     def _warm(self, p: Principal, stage_ids: Iterable[str]) -> None:
         for sid in set(stage_ids):
             self.stages.require(p, sid)
@@ -821,17 +821,17 @@ class RecordsService:
             self._check_user(p, errors, responsible_id)
         errors.raise_if_any()
         with self.db.session(company_id=p.company_id) as s:
-            stage_ids = set(_chunked(s, lambda chunk: select(Deal.stage_id).where(Deal.id.in_(chunk)), ids))
+            stage_ids = set(_chunked(s, lambda one_of: select(Deal.stage_id).distinct().where(one_of(Deal.id)),
+                                     ids))
         self._warm(p, stage_ids)
         with self.db.session(company_id=p.company_id, write=True) as s:
-            self._bulk_check(s, p, Deal, ids, "deal_not_found")
-            client_ids = sorted(set(_chunked(s, lambda chunk: select(Deal.client_id).where(
-                Deal.company_id == p.company_id, Deal.id.in_(chunk), Deal.client_id.is_not(None)), ids))) \
+            client_ids = sorted(set(_chunked(s, lambda one_of: select(Deal.client_id).distinct().where(
+                Deal.company_id == p.company_id, one_of(Deal.id), Deal.client_id.is_not(None)), ids))) \
                 if cascade else []
             if client_ids:  # warm the cache for the clients' stages (a miss would call pipeline in here)
-                self._warm(p, _chunked(s, lambda chunk: select(Client.stage_id).where(
-                    Client.company_id == p.company_id, Client.id.in_(chunk)), client_ids))
-            n_deals = self._set_responsible(s, p, "deal", ids, responsible_id, source_of(p))
+                self._warm(p, _chunked(s, lambda one_of: select(Client.stage_id).distinct().where(
+                    Client.company_id == p.company_id, one_of(Client.id)), client_ids))
+            n_deals = self._set_responsible(s, p, "deal", ids, responsible_id, source_of(p), "deal_not_found")
             n_clients = self._set_responsible(s, p, "client", client_ids, responsible_id, source_of(p))
             return n_deals, n_clients
 
@@ -846,14 +846,15 @@ class RecordsService:
             self._check_user(p, errors, responsible_id)
         errors.raise_if_any()
         with self.db.session(company_id=p.company_id) as s:
-            stage_ids = set(_chunked(s, lambda chunk: select(Client.stage_id).where(Client.id.in_(chunk)), ids))
+            stage_ids = set(_chunked(s, lambda one_of: select(Client.stage_id).distinct().where(
+                one_of(Client.id)), ids))
             if cascade:
-                stage_ids |= set(_chunked(s, lambda chunk: select(Deal.stage_id).where(Deal.client_id.in_(chunk)),
-                                          ids))
+                stage_ids |= set(_chunked(s, lambda one_of: select(Deal.stage_id).distinct().where(
+                    one_of(Deal.client_id)), ids))
         self._warm(p, stage_ids)
         with self.db.session(company_id=p.company_id, write=True) as s:
-            self._bulk_check(s, p, Client, ids, "client_not_found")
-            n_clients = self._set_responsible(s, p, "client", ids, responsible_id, source_of(p))
+            n_clients = self._set_responsible(s, p, "client", ids, responsible_id, source_of(p),
+                                              "client_not_found")
             n_deals = n_tasks = 0
             if cascade:
                 n_deals, n_tasks = self._cascade_client_responsible(s, p, ids, responsible_id, source_of(p))
