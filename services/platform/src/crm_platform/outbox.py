@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from crm_platform import metrics
 from crm_platform.context import request_id_var
-from crm_platform.db import Database, bulk_insert, utcnow
+from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 from crm_platform.messaging import KafkaUnavailable, TopicManager, make_producer
 
 log = logging.getLogger(__name__)
@@ -149,8 +149,9 @@ class OutboxRelay:
 
     def _mark(self, s: Session, done: list[int], failed: list[tuple[int, str]]) -> None:
         o = self.outbox
-        if done:
-            s.execute(update(o).where(o.c.id.in_(done)).values(published_at=utcnow()))
+        now = utcnow()
+        for _ in in_chunks(s, lambda one_of: update(o).where(one_of(o.c.id)).values(published_at=now), done):
+            pass
         for row_id, err in failed:
             s.execute(update(o).where(o.c.id == row_id).values(attempts=o.c.attempts + 1, last_error=err[:2000]))
 
