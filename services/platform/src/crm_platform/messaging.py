@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -88,7 +89,8 @@ class IdempotentConsumer:
 
     def __init__(self, db: Database, processed: Table, bootstrap: str, name: str,
                  subscriptions: Iterable[Subscription], *, max_attempts: int = 5, backoff: float = 0.2,
-                 on_dead_letter: Callable[[object, str], None] | None = None, partitions: int = 6):
+                 on_dead_letter: Callable[[object, str], None] | None = None, partitions: int = 6,
+                 concurrency: int = 8):
         self.db = db
         self.processed = processed
         self.bootstrap = bootstrap
@@ -101,7 +103,10 @@ class IdempotentConsumer:
         self.partitions = partitions
         self.stop_event = threading.Event()
         self.ready = threading.Event()
+        self.concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None
         self._dlq_producer: KafkaProducer | None = None
+        self._dlq_lock = threading.Lock()
 
     def _consumer(self) -> KafkaConsumer:
         TopicManager(self.bootstrap, self.partitions).ensure(self.topics)
@@ -126,15 +131,9 @@ class IdempotentConsumer:
                     batch = consumer.poll(timeout_ms=500)
                     if consumer.assignment():
                         self.ready.set()
-                    for tp, records in batch.items():
-                        done = None
-                        for record in records:
-                            if self.stop_event.is_set():
-                                break  # the rest is redelivered to whoever takes the partition
-                            self.handle(record)
-                            done = record
-                        if done is not None:
-                            consumer.commit({tp: OffsetAndMetadata(done.offset + 1, None, -1)})
+                    offsets = self.handle_batch(batch)
+                    if offsets:
+                        consumer.commit({tp: OffsetAndMetadata(offset, None, -1) for tp, offset in offsets.items()})
             except Exception as exc:  # noqa: BLE001 - reconnect after any broker failure
                 log.warning("consumer %s: %s; reconnecting", self.name, exc)
                 self.stop_event.wait(1.0)
@@ -144,6 +143,39 @@ class IdempotentConsumer:
                         consumer.close(autocommit=False)
                     except Exception:  # noqa: BLE001
                         pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def handle_batch(self, batch: dict) -> dict:
+        """Handle one poll's records; return the offset to commit per partition.
+
+        The records of one key (one aggregate: a deal, a client) are handled in order, one after
+        another; different keys run side by side on `concurrency` threads, so one slow event (a
+        gRPC call, a database commit) does not hold up the rest of its partition. A partition's
+        offset is committed only when every one of its records was handled; what is not (the
+        consumer is stopping) is redelivered to whoever takes the partition, and skipped there as a
+        duplicate if it had been applied.
+        """
+        chains: dict[tuple, list] = {}
+        for tp, records in batch.items():
+            for record in records:
+                chains.setdefault((tp, record.key), []).append(record)
+
+        def run_chain(chain: list) -> bool:
+            for record in chain:
+                if self.stop_event.is_set():
+                    return False
+                self.handle(record)
+            return True
+
+        if self.concurrency > 1 and len(chains) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"{self.name}-events")
+            finished = list(self._pool.map(run_chain, chains.values()))
+        else:
+            finished = [run_chain(chain) for chain in chains.values()]
+        incomplete = {tp for (tp, _), ok in zip(chains, finished) if not ok}
+        return {tp: records[-1].offset + 1 for tp, records in batch.items() if records and tp not in incomplete}
 
     @staticmethod
     def _header(record, name: str) -> str:
@@ -217,8 +249,9 @@ class IdempotentConsumer:
 
     def park(self, topic: str, key: bytes | None, value: bytes, headers: list) -> None:
         """Publish a message to `<topic>.dlq`, retrying: a parked message must not vanish."""
-        if self._dlq_producer is None:
-            self._dlq_producer = make_producer(self.bootstrap)
+        with self._dlq_lock:
+            if self._dlq_producer is None:
+                self._dlq_producer = make_producer(self.bootstrap)
         for attempt in range(10):
             try:
                 self._dlq_producer.send(f"{topic}.dlq", key=key, value=value, headers=headers).get(timeout=10)
