@@ -39,6 +39,25 @@ def _rules(c, stage_id, **rules):
     assert resp.status_code == 200, resp.text
 
 
+def test_records_cached_users_follow_identity_renames_and_deactivations(api):
+    """Records keeps users it has seen (60 s); identity's UserUpdated/UserDeactivated drop them at once."""
+    a = sign_up(api)
+    c = a["api"]
+    user, _ = _user(api, a)
+    deal = _deal(c, responsible_id=user)  # records now holds the user as active, named "Mo Ra"
+    assert c.get(f"/api/v1/deals/{deal['id']}").json()["responsible"] == {"id": user, "name": "Mo Ra"}
+    assert c.patch(f"/api/v1/users/{user}", json={"first_name": "Muhammad"}).status_code == 200
+    wait_for(lambda: c.get(f"/api/v1/deals/{deal['id']}").json()["responsible"]["name"] == "Muhammad Ra",
+             timeout=15, message="the card showing the new name (well before the cache's 60 s)")
+    assert c.delete(f"/api/v1/users/{user}").status_code == 200
+
+    def refused():
+        resp = c.post("/api/v1/deals", json={"title": "after", "responsible_id": user})
+        return resp.status_code == 422 and _fields(resp) == {"responsible_id": "user_inactive"}
+
+    wait_for(refused, timeout=15, message="the deactivated user refused as responsible")
+
+
 def _user(api, a, *, edit_phone=True, admin=False, restore=False):
     """A user of company `a` with a role of its own; returns (id, client)."""
     c = a["api"]

@@ -123,15 +123,26 @@ def test_the_deal_card_degrades_when_an_optional_service_is_down(system, api):
     admin = sign_up(api)["api"]
     funnel(admin, "deal")
     deal = new_deal(admin)
+    health = f"http://127.0.0.1:{system.env['RECORDS_HEALTH_PORT']}/readyz"
+    wait_for(lambda: requests.get(health, timeout=2).json()["loops"]["caches"], timeout=60,
+             message="records listening for changes (it caches nothing before)")
     full = admin.get(f"/api/v1/deals/{deal['id']}").json()
     assert full["stage"]["name"] and full["responsible"]["name"] and full["unavailable"] == []
     system.kill("pipeline")
     system.kill("identity")
+    # records still knows the stage and the responsible (its caches): the card stays whole
+    cached = admin.get(f"/api/v1/deals/{deal['id']}")
+    assert cached.status_code == 200 and cached.json()["unavailable"] == []
+    assert (cached.json()["stage"], cached.json()["responsible"]) == (full["stage"], full["responsible"])
+    system.kill("records")  # a fresh records process has empty caches and cannot fill them
+    system.start("records")
+    wait_for(lambda: admin.get(f"/api/v1/deals/{deal['id']}").status_code == 200, timeout=30,
+             message="records back")
     started = time.monotonic()
     card = admin.get(f"/api/v1/deals/{deal['id']}")
     assert card.status_code == 200 and time.monotonic() - started <= 2.5
     assert card.json()["stage"] is None and sorted(card.json()["unavailable"]) == ["responsible", "stage"]
-    assert card.json()["title"] == deal["title"]
+    assert card.json()["title"] == deal["title"] and card.json()["responsible"]["id"] == deal["responsible_id"]
     system.kill("records")
     started = time.monotonic()
     down = admin.get(f"/api/v1/deals/{deal['id']}")

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Literal
 
-import grpc
 from flask import Blueprint, jsonify
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from crm_gateway.api import Api, Schema
-from crm_gateway.clients import identity as identity_client
 from crm_gateway.clients import pipeline as pipeline_client
 from crm_gateway.clients import records as clients
-from crm_gateway.errors import ApiError
 
 bp = Blueprint("records", __name__)
 api = Api(bp, "records")
-log = logging.getLogger(__name__)
 
 Id = Field("", max_length=64)
 Amount = StrictStr | StrictInt | StrictFloat
@@ -409,50 +404,25 @@ def create_deal(body: DealIn):
     return jsonify(deal_json(resp.deal)), 201
 
 
-def _optional(start):
-    """Start an optional call; None when its service is not there (the card opens without that part)."""
-    try:
-        return start()
-    except ApiError as exc:
-        log.warning("deal card part unavailable: %s", exc.details)
-        return None
-
-
-def _settle(future, build, part: str, unavailable: list[str]):
-    """Wait for an optional part; on failure mark it unavailable instead of failing the card."""
-    if future is None:
-        unavailable.append(part)
-        return None
-    try:
-        return build(future.result())
-    except grpc.RpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
-            return None
-        log.warning("deal card part %s unavailable: %s", part, exc.code())
-        unavailable.append(part)
-        return None
-
-
-def _stage_json(resp) -> dict:
-    st = resp.stage
-    return {"id": st.id, "name": st.name, "color": st.color, "group_key": st.group_key}
-
-
 @api.operation("GET", "/api/v1/deals/{id}", "The deal card: deal, client, stage, responsible's name, open tasks, "
                "last history", response=DealCard, errors=(404,))
 def get_deal(id: str):  # noqa: A002
+    # One call: records answers with the stage and the responsible's name from its caches (kept fresh by
+    # pipeline's and identity's events); a part it could not learn is left out and named in `unavailable`.
     resp = clients.get_deal(id, history_limit=10)  # the owning service: down means 503
     deal = resp.deal
-    # the optional parts are asked at once, each with its own deadline
-    stage_f = _optional(lambda: pipeline_client.get_stage_context_async(deal.stage_id))
-    user_f = _optional(lambda: identity_client.batch_get_users_async([deal.responsible_id]))
     unavailable: list[str] = []
     card = deal_json(deal)
     card["client"] = client_json(resp.client) if resp.HasField("client") else None
-    card["stage"] = _settle(stage_f, _stage_json, "stage", unavailable)
-    users = _settle(user_f, lambda r: {u.id: f"{u.first_name} {u.last_name}".strip() for u in r.users},
-                    "responsible", unavailable)
-    card["responsible"] = {"id": deal.responsible_id, "name": (users or {}).get(deal.responsible_id, "")}
+    if resp.HasField("stage"):
+        st = resp.stage
+        card["stage"] = {"id": st.id, "name": st.name, "color": st.color, "group_key": st.group_key}
+    else:
+        card["stage"] = None
+        unavailable.append("stage")
+    if not resp.HasField("responsible"):
+        unavailable.append("responsible")
+    card["responsible"] = {"id": deal.responsible_id, "name": resp.responsible.name}
     card["tasks"] = [task_json(t) for t in resp.open_tasks]
     card["history"] = [history_json(h) for h in resp.history]
     card["unavailable"] = unavailable

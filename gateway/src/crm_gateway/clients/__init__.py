@@ -192,18 +192,6 @@ def call(method: _Call, request, timeout: float | None = None):
     raise AssertionError("unreachable")
 
 
-def call_async(method: _Call, request, timeout: float | None = None):
-    """Start a call and return its future, so an aggregate can ask several services at once.
-
-    Same deadline, metadata and connect check as `call`; `.result()` raises grpc.RpcError on failure.
-    """
-    settings = current_app.extensions["crm"].settings
-    timeout = timeout or settings.rpc_timeout
-    if not backends().await_connected(method.backend, min(timeout, settings.connect_timeout)):
-        raise ApiError(503, "service_unavailable", headers={"Retry-After": 1}, service=method.backend)
-    return method.method.future(request, timeout=timeout, metadata=call_metadata(getattr(g, "token", None)))
-
-
 def health_stubs() -> dict:
     """The grpc.health.v1 stub of every configured backend."""
     return {n: backends().stub(n, health_pb2_grpc.HealthStub) for n in backends().configured()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crm.identity.v1 import identity_service_pb2 as idpb
 from crm.identity.v1 import identity_service_pb2_grpc as idgrpc
-from crm_gateway.clients import call, call_async, register_backend, stub
+from crm_gateway.clients import call, register_backend, stub
 
 register_backend(
     "identity", ("crm.identity.v1.AuthService", "crm.identity.v1.DirectoryService"),
@@ -60,11 +60,6 @@ def list_users(group_id: str = "", include_inactive: bool = False) -> idpb.ListU
 
 def get_user(user_id: str) -> idpb.GetUserResponse:
     return call(_directory().GetUser, idpb.GetUserRequest(id=user_id))
-
-
-def batch_get_users_async(ids: list[str]):
-    """Future of BatchGetUsersResponse."""
-    return call_async(_directory().BatchGetUsers, idpb.BatchGetUsersRequest(ids=ids))
 
 
 def batch_get_users(ids: list[str]) -> idpb.BatchGetUsersResponse:

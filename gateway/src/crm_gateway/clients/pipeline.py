@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crm.pipeline.v1 import pipeline_service_pb2 as ppb
 from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
-from crm_gateway.clients import call, call_async, register_backend, stub
+from crm_gateway.clients import call, register_backend, stub
 
 SERVICE = "crm.pipeline.v1.PipelineService"
 register_backend("pipeline", (SERVICE,), idempotent=[(SERVICE, m) for m in (
@@ -17,11 +17,6 @@ def _pipeline() -> pgrpc.PipelineServiceStub:
 
 def list_funnels(entity: str = "") -> ppb.ListFunnelsResponse:
     return call(_pipeline().ListFunnels, ppb.ListFunnelsRequest(entity=entity))
-
-
-def get_stage_context_async(stage_id: str):
-    """Future of GetStageContextResponse (a stage with its group key and funnel)."""
-    return call_async(_pipeline().GetStageContext, ppb.GetStageContextRequest(stage_id=stage_id))
 
 
 def get_funnel(funnel_id: str) -> ppb.GetFunnelResponse:

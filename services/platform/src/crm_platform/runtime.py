@@ -62,10 +62,12 @@ class Component(Protocol):
 class LoopComponent:
     """Run a blocking loop (relay, consumer, worker) in a thread; stop it through its event."""
 
-    def __init__(self, name: str, loop, ready: threading.Event | None = None):
+    def __init__(self, name: str, loop, ready: threading.Event | None = None, gates_readiness: bool = True):
         self.name = name
         self.loop = loop
-        self._ready = ready or getattr(loop, "ready", None)
+        # a loop that does not gate readiness counts as ready while its thread runs
+        self._ready = (ready or getattr(loop, "ready", None)) if gates_readiness else None
+        self._own_ready = ready or getattr(loop, "ready", None)
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.failed = False
 
@@ -85,6 +87,10 @@ class LoopComponent:
 
     def is_ready(self) -> bool:
         return not self.failed and self.thread.is_alive() and (self._ready is None or self._ready.is_set())
+
+    def state(self) -> bool:
+        """The loop's own readiness, shown on /readyz even when it does not gate the process's."""
+        return not self.failed and self.thread.is_alive() and (self._own_ready is None or self._own_ready.is_set())
 
 
 class GrpcComponent:
@@ -111,7 +117,8 @@ def _health_server(host: str, port: int, components: list) -> ThreadingHTTPServe
                 body, ctype, code = generate_latest(), CONTENT_TYPE_LATEST, 200
             elif self.path in ("/healthz", "/readyz"):
                 ok = self.path == "/healthz" or all(c.is_ready() for c in components)
-                body = json.dumps({"status": "ok" if ok else "not_ready"}).encode()
+                states = {c.name: c.state() for c in components if isinstance(c, LoopComponent)}
+                body = json.dumps({"status": "ok" if ok else "not_ready", "loops": states}).encode()
                 ctype, code = "application/json", 200 if ok else 503
             else:
                 body, ctype, code = b"{}", "application/json", 404

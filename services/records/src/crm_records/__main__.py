@@ -27,7 +27,8 @@ def _service(settings: RecordsSettings, db) -> RecordsService:
         signer = TokenSigner(read_key(settings.service_private_key.get())) if settings.service_private_key else None
         stages = StageDirectory(settings.pipeline_addr, ttl=settings.stage_cache_seconds,
                                 timeout=settings.rpc_timeout, signer=signer)
-        users = UserDirectory(settings.identity_addr, timeout=settings.rpc_timeout, signer=signer)
+        users = UserDirectory(settings.identity_addr, timeout=settings.rpc_timeout, signer=signer,
+                              ttl=settings.user_cache_seconds)
         _SERVICES[id(db)] = RecordsService(db, stages, users)
     return _SERVICES[id(db)]
 
@@ -41,8 +42,10 @@ def api(settings: RecordsSettings, db):
     server = GrpcServer(settings.grpc_bind, settings.verifier(), max_workers=settings.grpc_workers,
                         idempotency=IdempotencyStore(db, IDEMPOTENCY))
     server.add(pb_grpc.add_RecordsServiceServicer_to_server, RecordsServicer(svc), "crm.records.v1.RecordsService")
-    return [GrpcComponent(server, db),
-            LoopComponent("stage-cache", CacheInvalidator(svc.stages, settings.kafka_bootstrap))]
+    invalidator = CacheInvalidator(svc.stages, svc.users, settings.kafka_bootstrap)
+    svc.stages.trusted = svc.users.trusted = invalidator.listening
+    # the listener's readiness is not the process's: records serves (uncached) while the broker is down
+    return [GrpcComponent(server, db), LoopComponent("caches", invalidator, gates_readiness=False)]
 
 
 def relay(settings: RecordsSettings, db):

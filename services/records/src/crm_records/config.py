@@ -16,5 +16,7 @@ class RecordsSettings(ServiceSettings):
                                        doc="PEM or path: signs service tokens for background work")
     stage_cache_seconds: float = setting("STAGE_CACHE_SECONDS", 10.0, float,
                                          doc="how long a stage context is trusted without an event")
+    user_cache_seconds: float = setting("USER_CACHE_SECONDS", 60.0, float,
+                                        doc="how long a user (active, name) is trusted without an event")
     rpc_timeout: float = setting("RPC_TIMEOUT_SECONDS", 2.5, float,
                                  doc="deadline of each call to pipeline and identity")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import grpc
 
@@ -55,6 +57,7 @@ class StageDirectory:
         self._lock = threading.Lock()
         self._contexts: dict[tuple[str, str], tuple[float, StageContext]] = {}
         self._defaults: dict[tuple[str, str], tuple[float, str]] = {}
+        self.trusted: Callable[[], bool] = lambda: True  # False: changes could go unnoticed, keep nothing
 
     def _pipeline(self):
         from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
@@ -66,8 +69,8 @@ class StageDirectory:
                 self._stub = pgrpc.PipelineServiceStub(self._channel)
             return self._stub
 
-    def _call(self, method: str, request, principal: Principal):
-        return getattr(self._pipeline(), method)(request, timeout=self.timeout, wait_for_ready=True,
+    def _call(self, method: str, request, principal: Principal, timeout: float | None = None):
+        return getattr(self._pipeline(), method)(request, timeout=timeout or self.timeout, wait_for_ready=True,
                                                  metadata=call_metadata(_token(principal, self.signer)))
 
     def invalidate(self, company_id: str) -> None:
@@ -77,16 +80,17 @@ class StageDirectory:
                 for key in [k for k in cache if k[0] == company_id]:
                     cache.pop(key, None)
 
-    def context(self, principal: Principal, stage_id: str) -> StageContext | None:
+    def context(self, principal: Principal, stage_id: str, timeout: float | None = None) -> StageContext | None:
         """The stage's context, or None when the stage is not in the caller's company."""
         key = (principal.company_id, stage_id)
         hit = self._contexts.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        ctx = self._fetch_context(principal, stage_id)
+        ctx = self._fetch_context(principal, stage_id, timeout)
         if ctx is None:
             return None
-        self._contexts[key] = (time.monotonic() + self.ttl, ctx)
+        if self.trusted():
+            self._contexts[key] = (time.monotonic() + self.ttl, ctx)
         return ctx
 
     def resolve(self, principal: Principal, errors: FieldCollector, stage_id: str, entity: str,
@@ -114,21 +118,22 @@ class StageDirectory:
         if hit and hit[0] > time.monotonic():
             return hit[1]
         stage_id = self._fetch_default(principal, entity)
-        self._defaults[key] = (time.monotonic() + self.ttl, stage_id)
+        if self.trusted():
+            self._defaults[key] = (time.monotonic() + self.ttl, stage_id)
         return stage_id
 
-    def _fetch_context(self, principal: Principal, stage_id: str) -> StageContext | None:
+    def _fetch_context(self, principal: Principal, stage_id: str, timeout: float | None = None) -> StageContext | None:
         from crm.pipeline.v1 import pipeline_service_pb2 as ppb
 
         try:
-            resp = self._call("GetStageContext", ppb.GetStageContextRequest(stage_id=stage_id), principal)
+            resp = self._call("GetStageContext", ppb.GetStageContextRequest(stage_id=stage_id), principal, timeout)
         except grpc.RpcError as exc:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 return None
             raise _unavailable(exc, "pipeline") from exc
         return StageContext(
             stage_id=resp.stage.id, funnel_id=resp.stage.funnel_id, group_key=resp.stage.group_key,
-            entity=resp.entity, name=resp.stage.name, funnel_version=resp.funnel_version,
+            entity=resp.entity, name=resp.stage.name, color=resp.stage.color, funnel_version=resp.funnel_version,
             fields={f.key: FieldDef(f.key, f.type, tuple(f.options), f.name) for f in resp.fields},
             rules=Rules(tuple(resp.rules.required), tuple(resp.rules.one_time), tuple(resp.rules.autodate),
                         tuple(resp.rules.autonumber)))
@@ -144,15 +149,32 @@ class StageDirectory:
             raise _unavailable(exc, "pipeline") from exc
 
 
-class UserDirectory:
-    """Users of the company, from identity's DirectoryService.BatchGetUsers."""
+@dataclass(frozen=True)
+class UserInfo:
+    """What records keeps of a user: whether they may be responsible, and their name for display."""
 
-    def __init__(self, address: str, timeout: float = 3.0, signer: TokenSigner | None = None):
+    id: str
+    name: str
+    active: bool
+
+
+class UserDirectory:
+    """Users of the company, from identity's DirectoryService.BatchGetUsers, cached per user.
+
+    An entry lives `ttl` seconds and is dropped at once when identity announces UserUpdated or
+    UserDeactivated for that user (entrypoints/consumer.py), so a deactivated user stops being
+    accepted as responsible within the event's delivery time (~0.1-0.3 s), at worst `ttl`.
+    """
+
+    def __init__(self, address: str, timeout: float = 3.0, signer: TokenSigner | None = None, ttl: float = 60.0):
         self.address = address
         self.timeout = timeout
         self.signer = signer
+        self.ttl = ttl
         self._stub = None
         self._lock = threading.Lock()
+        self._users: dict[tuple[str, str], tuple[float, UserInfo]] = {}
+        self.trusted: Callable[[], bool] = lambda: True  # False: changes could go unnoticed, keep nothing
 
     def _directory(self):
         from crm.identity.v1 import identity_service_pb2_grpc as igrpc
@@ -164,28 +186,49 @@ class UserDirectory:
                 self._stub = igrpc.DirectoryServiceStub(channel)
             return self._stub
 
-    def active_ids(self, principal: Principal, ids: set[str]) -> tuple[set[str], set[str]]:
-        """Split `ids` into (active users of the company, inactive users of the company)."""
-        ids = {i for i in ids if i}
-        if not ids:
-            return set(), set()
-        from crm.identity.v1 import identity_service_pb2 as ipb
+    def invalidate(self, company_id: str, user_id: str = "") -> None:
+        """Forget a user (or every user of a company)."""
+        with self._lock:
+            for key in [k for k in self._users if k[0] == company_id and (not user_id or k[1] == user_id)]:
+                self._users.pop(key, None)
 
-        try:
-            resp = self._directory().BatchGetUsers(
-                ipb.BatchGetUsersRequest(ids=sorted(ids)), timeout=self.timeout,
-                metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
-        except grpc.RpcError as exc:
-            raise _unavailable(exc, "identity") from exc
-        active = {u.id for u in resp.users if u.active}
-        inactive = {u.id for u in resp.users if not u.active}
-        return active, inactive
+    def users(self, principal: Principal, ids: set[str], timeout: float | None = None) -> dict[str, UserInfo]:
+        """The users of the caller's company among `ids` (unknown ids are left out)."""
+        ids = {i for i in ids if i}
+        now = time.monotonic()
+        found: dict[str, UserInfo] = {}
+        missing = []
+        for user_id in ids:
+            hit = self._users.get((principal.company_id, user_id))
+            if hit and hit[0] > now:
+                found[user_id] = hit[1]
+            else:
+                missing.append(user_id)
+        if missing:
+            from crm.identity.v1 import identity_service_pb2 as ipb
+
+            try:
+                resp = self._directory().BatchGetUsers(
+                    ipb.BatchGetUsersRequest(ids=sorted(missing)), timeout=timeout or self.timeout,
+                    metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
+            except grpc.RpcError as exc:
+                raise _unavailable(exc, "identity") from exc
+            fetched = {u.id: UserInfo(u.id, f"{u.first_name} {u.last_name}".strip(), u.active) for u in resp.users}
+            if self.trusted():
+                expires = time.monotonic() + self.ttl
+                with self._lock:
+                    if len(self._users) > 100_000:
+                        self._users.clear()
+                    for user_id, user in fetched.items():  # unknown ids are asked again next time
+                        self._users[(principal.company_id, user_id)] = (expires, user)
+            found.update(fetched)
+        return found
 
     def check_responsible(self, principal: Principal, errors: FieldCollector, user_id: str,
                           field_name: str = "responsible_id") -> None:
         """Record a field error unless `user_id` is an active user of the caller's company."""
-        active, inactive = self.active_ids(principal, {user_id})
-        if user_id in inactive:
-            errors.add(field_name, "user_inactive")
-        elif user_id not in active:
+        user = self.users(principal, {user_id}).get(user_id)
+        if user is None:
             errors.add(field_name, "unknown_reference")
+        elif not user.active:
+            errors.add(field_name, "user_inactive")

@@ -207,6 +207,7 @@ class StageContext:
     rules: Rules = field(default_factory=Rules)
     funnel_version: int = 0
     name: str = ""
+    color: str = ""
 
 
 def empty(value: Any) -> bool:

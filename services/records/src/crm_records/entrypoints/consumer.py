@@ -11,18 +11,22 @@ import logging
 import threading
 import uuid
 
+from crm.identity.events.v1 import identity_events_pb2 as iev
 from crm.pipeline.events.v1 import pipeline_events_pb2 as pev
 from crm_platform.context import Principal
 from crm_platform.messaging import IdempotentConsumer, Subscription, TopicManager
-from crm_records.adapters.directory import StageDirectory
+from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters.orm import PROCESSED
 from crm_records.service_layer.services import RecordsService
 
 log = logging.getLogger(__name__)
 
 FUNNEL_TOPIC = "crm.pipeline.funnel.v1"
+USER_TOPIC = "crm.identity.user.v1"
 # FieldsChanged covers any field definition or stage rule change (the agreed contract).
-INVALIDATING = {c.DESCRIPTOR.full_name: c for c in (pev.FunnelChanged, pev.FieldsChanged)}
+STAGE_EVENTS = {c.DESCRIPTOR.full_name: c for c in (pev.FunnelChanged, pev.FieldsChanged)}
+# A user renamed, reactivated or deactivated (UserUpdated names the changed fields, `active` among them).
+USER_EVENTS = {c.DESCRIPTOR.full_name: c for c in (iev.UserUpdated, iev.UserDeactivated)}
 
 
 def subscriptions(svc: RecordsService) -> list[Subscription]:
@@ -52,10 +56,16 @@ def make_consumer(svc: RecordsService, bootstrap: str) -> IdempotentConsumer:
 
 
 class CacheInvalidator:
-    """Drop a process's cached stage contexts when pipeline announces a change (broadcast, no offsets kept)."""
+    """Drop a process's cached stage contexts and users when pipeline or identity announce a change.
 
-    def __init__(self, stages: StageDirectory, bootstrap: str):
+    Every API process listens in a group of its own (a broadcast), from the newest events on. While
+    it is not listening (starting, joining, broker down) the caches keep nothing: a change announced
+    then would go unnoticed (`listening` is the directories' `trusted`).
+    """
+
+    def __init__(self, stages: StageDirectory, users: UserDirectory, bootstrap: str):
         self.stages = stages
+        self.users = users
         self.bootstrap = bootstrap
         self.group = f"records-cache-{uuid.uuid4().hex[:12]}"
         self.stop_event = threading.Event()
@@ -64,22 +74,29 @@ class CacheInvalidator:
     def run(self) -> None:
         from kafka import KafkaConsumer
 
+        topics = [FUNNEL_TOPIC, USER_TOPIC]
         while not self.stop_event.is_set():
             consumer = None
             try:
-                TopicManager(self.bootstrap).ensure([FUNNEL_TOPIC])
-                consumer = KafkaConsumer(FUNNEL_TOPIC, bootstrap_servers=self.bootstrap.split(","),
+                TopicManager(self.bootstrap).ensure(topics)
+                # metadata_max_age: a topic created just now may be missing from the first metadata the
+                # consumer gets; it must be noticed (and assigned) within seconds, not kafka's 5 minutes
+                consumer = KafkaConsumer(*topics, bootstrap_servers=self.bootstrap.split(","),
                                          group_id=self.group, enable_auto_commit=True, auto_offset_reset="latest",
-                                         session_timeout_ms=10000, heartbeat_interval_ms=1000)
+                                         session_timeout_ms=10000, heartbeat_interval_ms=1000,
+                                         metadata_max_age_ms=5000)
                 while not self.stop_event.is_set():
                     batch = consumer.poll(timeout_ms=300)
-                    if consumer.assignment():
+                    if {tp.topic for tp in consumer.assignment()} >= set(topics):
                         self.ready.set()
+                    else:
+                        self.ready.clear()
                     for records in batch.values():
                         for record in records:
                             self._handle(record)
             except Exception as exc:  # noqa: BLE001 - keep listening after broker failures
-                log.warning("stage cache invalidator: %s; reconnecting", exc)
+                self.ready.clear()
+                log.warning("cache invalidator: %s; reconnecting", exc)
                 self.stop_event.wait(1.0)
             finally:
                 if consumer is not None:
@@ -88,15 +105,24 @@ class CacheInvalidator:
                     except Exception:  # noqa: BLE001
                         pass
 
+    def listening(self) -> bool:
+        """True while every topic's partitions are assigned to this listener."""
+        return self.ready.is_set()
+
     def _handle(self, record) -> None:
         headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
         event_type = headers.get("event_type", "")
-        cls = INVALIDATING.get(event_type)
+        cls = STAGE_EVENTS.get(event_type) or USER_EVENTS.get(event_type)
         if cls is None:
             return
         try:
-            company_id = cls.FromString(record.value).metadata.company_id
+            message = cls.FromString(record.value)
         except Exception:  # noqa: BLE001 - unreadable: nothing to drop
             return
-        if company_id:
+        company_id = message.metadata.company_id
+        if not company_id:
+            return
+        if event_type in STAGE_EVENTS:
             self.stages.invalidate(company_id)
+        else:
+            self.users.invalidate(company_id, message.user_id)

@@ -136,11 +136,18 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
         return pb.CreateDealResponse(deal=deal_pb(d))
 
     def GetDeal(self, request, context):
-        deal, client, tasks, history = self.svc.deal_card(current_principal(), request.id, request.history_limit)
+        p = current_principal()
+        deal, client, tasks, history = self.svc.deal_card(p, request.id, request.history_limit)
         resp = pb.GetDealResponse(deal=deal_pb(deal), open_tasks=[task_pb(t) for t in tasks],
                                   history=[history_pb(h) for h in history])
         if client is not None:
             resp.client.CopyFrom(client_pb(client))
+        stage, user = self.svc.card_refs(p, deal)
+        if stage is not None:
+            resp.stage.CopyFrom(pb.DealStage(id=stage.stage_id, name=stage.name, color=stage.color,
+                                             group_key=stage.group_key))
+        if user is not None:
+            resp.responsible.CopyFrom(pb.UserRef(id=user.id, name=user.name, active=user.active))
         return resp
 
     def UpdateDeal(self, request, context):

@@ -18,7 +18,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import event, func, insert, or_, select, tuple_, update
+from sqlalchemy import event, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from crm.records.events.v1 import records_events_pb2 as ev
 from crm_platform.context import Principal
 from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
-from crm_platform.errors import Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound, \
+from crm_platform.errors import AppError, Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound, \
     PermissionDenied
 from crm_platform.outbox import add_events, event_row
 from crm_records.adapters.directory import StageDirectory, UserDirectory
@@ -364,6 +364,21 @@ class RecordsService:
                                      .order_by(History.id.desc()).limit(max(0, min(history_limit, 100))))
                            .scalars()) if history_limit else []
             return deal, client, tasks, history
+
+    def card_refs(self, p: Principal, deal: Deal, timeout: float = 0.5):
+        """The deal's stage and responsible user for display, from the caches (or a short call on a miss);
+        None for either when its service did not answer in time: the card opens without that part."""
+        try:
+            stage = self.stages.context(p, deal.stage_id, timeout=timeout)
+        except AppError as exc:
+            log.warning("card: stage unknown: %s", exc.message)
+            stage = None
+        try:
+            user = self.users.users(p, {deal.responsible_id}, timeout=timeout).get(deal.responsible_id)
+        except AppError as exc:
+            log.warning("card: responsible unknown: %s", exc.message)
+            user = None
+        return stage, user
 
     def update_deal(self, p: Principal, deal_id: str, changes: dict[str, Any]) -> Deal:
         """Edit a deal: values, stage (its funnel follows), responsible; the stage rules apply."""

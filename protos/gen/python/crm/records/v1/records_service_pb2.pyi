@@ -349,16 +349,42 @@ class GetDealRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., history_limit: _Optional[int] = ...) -> None: ...
 
 class GetDealResponse(_message.Message):
-    __slots__ = ("deal", "client", "open_tasks", "history")
+    __slots__ = ("deal", "client", "open_tasks", "history", "stage", "responsible")
     DEAL_FIELD_NUMBER: _ClassVar[int]
     CLIENT_FIELD_NUMBER: _ClassVar[int]
     OPEN_TASKS_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    RESPONSIBLE_FIELD_NUMBER: _ClassVar[int]
     deal: Deal
     client: Client
     open_tasks: _containers.RepeatedCompositeFieldContainer[Task]
     history: _containers.RepeatedCompositeFieldContainer[HistoryEntry]
-    def __init__(self, deal: _Optional[_Union[Deal, _Mapping]] = ..., client: _Optional[_Union[Client, _Mapping]] = ..., open_tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ...) -> None: ...
+    stage: DealStage
+    responsible: UserRef
+    def __init__(self, deal: _Optional[_Union[Deal, _Mapping]] = ..., client: _Optional[_Union[Client, _Mapping]] = ..., open_tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., stage: _Optional[_Union[DealStage, _Mapping]] = ..., responsible: _Optional[_Union[UserRef, _Mapping]] = ...) -> None: ...
+
+class DealStage(_message.Message):
+    __slots__ = ("id", "name", "color", "group_key")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COLOR_FIELD_NUMBER: _ClassVar[int]
+    GROUP_KEY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    color: str
+    group_key: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., color: _Optional[str] = ..., group_key: _Optional[str] = ...) -> None: ...
+
+class UserRef(_message.Message):
+    __slots__ = ("id", "name", "active")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    active: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
 
 class UpdateDealRequest(_message.Message):
     __slots__ = ("id", "title", "amount", "client_id", "stage_id", "responsible_id", "fields_json")
