@@ -101,6 +101,25 @@ def _scope_to_tenant(state) -> None:
             with_loader_criteria(TenantScoped, lambda cls: cls.company_id == cid, include_aliases=True))
 
 
+READ_ONLY = "read_only"
+
+
+class WriteInReadSession(RuntimeError):
+    """A change was made in a session opened for reading (`Database.session(write=False)`)."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_write_statements(state) -> None:
+    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
+        raise WriteInReadSession("an INSERT, UPDATE or DELETE in a read session: open it with write=True")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_write_flushes(session: Session, _ctx, _instances) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise WriteInReadSession("changed rows in a read session: open it with write=True")
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_tenant(session: Session, _ctx, _instances) -> None:
     cid = session.info.get("company_id")
@@ -146,10 +165,14 @@ class Database:
             _sqlite_setup(self.engine, immediate=False)
             _sqlite_setup(self.write_engine, immediate=True)
         else:
-            self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                                        pool_pre_ping=True, pool_timeout=5)
-            self.write_engine = self.engine
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+            # No pre-ping (a round trip per checkout): a connection the server dropped fails its first
+            # statement, and SQLAlchemy then invalidates the whole pool (recovery without restart).
+            self.write_engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                                              pool_timeout=5, pool_recycle=1800)
+            # Reads run in autocommit (same pool): no BEGIN and COMMIT round trips around a lookup;
+            # each statement sees its own snapshot. Read sessions refuse writes (_refuse_writes).
+            self.engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = sessionmaker(self.engine, expire_on_commit=False, info={READ_ONLY: True})
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextlib.contextmanager

@@ -355,9 +355,11 @@ class RecordsService:
     def deal_card(self, p: Principal, deal_id: str, history_limit: int = 10):
         """The deal, its client, its open tasks and its last history entries."""
         with self.db.session(company_id=p.company_id) as s:
-            deal = self._one(s, Deal, deal_id, "deal_not_found", "Deal")
-            client = s.execute(select(Client).where(Client.id == deal.client_id)).scalar_one_or_none() \
-                if deal.client_id else None
+            row = s.execute(select(Deal, Client).outerjoin(Client, Client.id == Deal.client_id)
+                            .where(Deal.id == deal_id)).first() if deal_id else None
+            if row is None:
+                raise NotFound("deal_not_found", "Deal not found")
+            deal, client = row
             tasks = list(s.execute(select(Task).where(Task.deal_id == deal.id, Task.done.is_(False))
                                    .order_by(Task.due_at, Task.id).limit(100)).scalars())
             history = list(s.execute(select(History).where(History.entity == "deal", History.record_id == deal.id)
@@ -542,9 +544,10 @@ class RecordsService:
             columns = []
             for sid in order:
                 n, total = stats.get(sid, (0, 0))
-                deals = list(s.execute(select(Deal).where(
+                # plain rows, not ORM objects: nothing here is changed, so no identity map to fill
+                deals = s.execute(select(*Deal.__table__.c).where(
                     Deal.company_id == p.company_id, Deal.deleted.is_(False), Deal.stage_id == sid)
-                    .order_by(Deal.created_at.desc(), Deal.id.desc()).limit(per_stage)).scalars()) if n else []
+                    .order_by(Deal.created_at.desc(), Deal.id.desc()).limit(per_stage)).all() if n else []
                 columns.append((sid, n, total, deals))
             return columns
 
