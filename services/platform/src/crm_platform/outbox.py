@@ -16,7 +16,7 @@ from typing import Iterable
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, event, select, update
 from sqlalchemy.orm import Session
 
 from crm_platform import metrics
@@ -47,32 +47,49 @@ def event_row(*, topic: str, aggregate_type: str, aggregate_id: str, message: Me
                 headers={"request_id": meta.request_id}, created_at=now, attempts=0)
 
 
+# Set after a commit that wrote outbox rows in this process: the relay of the same process (role `all`)
+# publishes at once instead of on its next poll. Rows written by other processes wait for a poll.
+OUTBOX_WRITTEN = threading.Event()
+_WAKE = "outbox_wake_relay"
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relay(session: Session) -> None:
+    if session.info.pop(_WAKE, False):
+        OUTBOX_WRITTEN.set()
+
+
 def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: str, aggregate_id: str,
               message: Message, company_id: str, actor_id: str) -> str:
     """Fill the event's metadata and insert it into the outbox in the caller's transaction."""
     row = event_row(topic=topic, aggregate_type=aggregate_type, aggregate_id=aggregate_id, message=message,
                     company_id=company_id, actor_id=actor_id)
     session.execute(outbox.insert().values(**row))
+    session.info[_WAKE] = True
     return row["event_id"]
 
 
 def add_events(session: Session, outbox: Table, rows: list[dict]) -> None:
     """Insert many rows made by `event_row`, in order (`db.bulk_insert`: COPY for many on PostgreSQL)."""
     bulk_insert(session, outbox, rows)
+    if rows:
+        session.info[_WAKE] = True
 
 
 class OutboxRelay:
     """Publish unpublished outbox rows in order, mark them only after the broker acknowledged."""
 
     def __init__(self, db: Database, outbox: Table, bootstrap: str, topics: Iterable[str], *,
-                 batch: int = 200, idle_sleep: float = 0.05, retention: _dt.timedelta = _dt.timedelta(days=7),
-                 partitions: int = 6):
+                 batch: int = 200, idle_sleep: float = 0.05, local_idle: float = 0.5,
+                 retention: _dt.timedelta = _dt.timedelta(days=7), partitions: int = 6):
         self.db = db
         self.outbox = outbox
         self.bootstrap = bootstrap
         self.topics = sorted(set(topics))
         self.batch = batch
         self.idle_sleep = idle_sleep
+        self.local_idle = local_idle
+        self._local_writes = False
         self.retention = retention
         self.topic_manager = TopicManager(bootstrap, partitions)
         self._producer = None
@@ -175,13 +192,21 @@ class OutboxRelay:
                     self._ensure_topics()
                     self.purge()
                 if n < self.batch:
-                    self.stop_event.wait(self.idle_sleep)
+                    self._idle_wait()
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
                 log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
                 self._reset_producer()
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self._reset_producer()
+
+    def _idle_wait(self) -> None:
+        """Wait for rows to publish: a commit in this process wakes the relay at once. Until one has,
+        rows come from other processes (the `relay` role alone), so poll every `idle_sleep`; after,
+        the API writing here is this process, so a poll every `local_idle` only catches the rest."""
+        if OUTBOX_WRITTEN.wait(self.local_idle if self._local_writes else self.idle_sleep):
+            OUTBOX_WRITTEN.clear()  # before the next read: a commit after this wakes the relay again
+            self._local_writes = True
 
     def _reset_producer(self) -> None:
         if self._producer is not None:
