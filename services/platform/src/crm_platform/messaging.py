@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.coordinator.base import MemberState
 from kafka.errors import TopicAlreadyExistsError
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
@@ -112,6 +113,9 @@ class IdempotentConsumer:
         TopicManager(self.bootstrap, self.partitions).ensure(self.topics)
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap.split(","), group_id=self.name,
                                  enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=200,
+                                 # on Tansu the session timeout also bounds how long a member that
+                                 # vanished (killed, or closed without leaving: see _close) holds
+                                 # up the next join: its partitions move ~20 s after it went
                                  session_timeout_ms=10000, heartbeat_interval_ms=1000,
                                  # Tansu answers fetches larger than kafka-python's 1 MB frame limit
                                  receive_message_max_bytes=64 * 1024 * 1024,
@@ -139,10 +143,7 @@ class IdempotentConsumer:
                 self.stop_event.wait(1.0)
             finally:
                 if consumer is not None:
-                    try:
-                        consumer.close(autocommit=False)
-                    except Exception:  # noqa: BLE001
-                        pass
+                    _close(consumer)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -274,6 +275,49 @@ class IdempotentConsumer:
             except Exception:  # noqa: BLE001
                 log.exception("dead-letter hook failed")
         return "dead_lettered"
+
+
+def _close(consumer: KafkaConsumer) -> None:
+    """Close a group consumer, sending LeaveGroup only when leaving cannot strand the group.
+
+    Tansu 0.6 (the broker of `make run` and the tests) keeps a member that leaves while the group
+    is forming (between JoinGroup and the leader's SyncGroup) as the group's leader, although it is
+    no longer a member. Every consumer that joins later is then a follower waiting for that
+    leader's assignment and gets REBALANCE_IN_PROGRESS from SyncGroup, forever: a restarted
+    automation never got its partitions. A process stopped during its own join (Tansu holds a
+    JoinGroup for half the session timeout) or right after another replica joined does exactly
+    that. A member that goes silent instead is dropped after the session timeout, and its
+    leadership with it (measured: the next consumer has its partitions ~18 s after it starts).
+    So leave (the fast hand-over) only when a heartbeat sent now, after the heartbeat thread has
+    stopped, confirms a stable membership of the current generation; otherwise close silently.
+    """
+    try:
+        leave = _membership_confirmed(consumer)
+    except Exception:  # noqa: BLE001 - when in doubt, do not leave
+        leave = False
+    try:
+        if not leave:
+            consumer._coordinator.reset_generation()  # no member id: close() sends no LeaveGroup
+        consumer.close(autocommit=False)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _membership_confirmed(consumer: KafkaConsumer, timeout_ms: int = 2000) -> bool:
+    """Whether the coordinator answers a heartbeat now: stable member of the current generation.
+
+    Uses kafka-python 2.3's coordinator (pinned in requirements.txt). A group that is re-forming
+    answers REBALANCE_IN_PROGRESS (or an unknown member / illegal generation error).
+    """
+    coordinator = consumer._coordinator
+    coordinator._close_heartbeat_thread()  # ours is the last heartbeat before the LeaveGroup
+    with coordinator._client._lock, coordinator._lock:
+        if (coordinator.state is not MemberState.STABLE or coordinator.need_rejoin()
+                or coordinator.coordinator_unknown()):
+            return False
+        future = coordinator._send_heartbeat_request()
+    coordinator._client.poll(future=future, timeout_ms=timeout_ms)
+    return future.succeeded()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
