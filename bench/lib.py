@@ -135,6 +135,43 @@ class MemorySampler:
         self._thread.join()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/<pid>/stat)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class CpuMeter:
+    """CPU seconds each process of the stack spends while the block runs (gateway workers summed)."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.used: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, pid in process_table(self.stack).items():
+            key = name.split("/")[0]
+            out[key] = out.get(key, 0.0) + cpu_seconds(pid)
+        return out
+
+    def __enter__(self):
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc):
+        end = self._read()
+        self.used = {k: end[k] - self._start.get(k, 0.0) for k in end}
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        """CPU milliseconds per request of each process, largest first."""
+        return dict(sorted(((k, v * 1000 / max(1, requests)) for k, v in self.used.items() if v > 0),
+                           key=lambda kv: -kv[1]))
+
+
 # ---- profiles --------------------------------------------------------------------------------------------
 def profile(pid: int, seconds: int, out: pathlib.Path) -> subprocess.Popen | None:
     """Start `py-spy record` (raw collapsed stacks) on `pid` in the background, or None without py-spy."""

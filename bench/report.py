@@ -169,11 +169,26 @@ def write(R: dict, path: pathlib.Path) -> None:
 
     if L and L.get("plans"):
         w(f"### Query plans of page {L['deep_page']:,} (PostgreSQL EXPLAIN ANALYZE)\n")
-        w("As `keyset_page` writes the cursor condition today (`created_at < v OR (created_at = v AND id < r)`):\n")
-        w("```\n" + "\n".join(L["plans"].get("or_form", [])) + "\n```\n")
-        w("The same page with a row comparison (`(created_at, id) < (v, r)`), which PostgreSQL turns into an "
-          "index condition:\n")
+        w("As `keyset_page` writes the cursor condition (`(created_at, id) < (v, r)`), which PostgreSQL turns "
+          "into an index condition:\n")
         w("```\n" + "\n".join(L["plans"].get("row_form", [])) + "\n```\n")
+        w("For contrast, the form it used before (`created_at < v OR (created_at = v AND id < r)`), a filter "
+          "walking every earlier row:\n")
+        w("```\n" + "\n".join(L["plans"].get("or_form", [])) + "\n```\n")
+
+    # ---- CPU per request
+    cpu_rows = [(label, G[key].get("cpu_ms_per_request")) for key, label in (("card", "`GET /deals/{id}`"),
+                                                                            ("create", "`POST /deals`"))
+                if G.get(key) and G[key].get("cpu_ms_per_request")]
+    if cpu_rows:
+        w("### Where a request's CPU goes (ms of CPU per request, each process, during the 16-connection runs)\n")
+        names = []
+        for _, row in cpu_rows:
+            names += [n for n in row if n not in names]
+        w("| route | " + " | ".join(names) + " | all (PostgreSQL not counted) |\n|---|" + "---|" * (len(names) + 1))
+        for label, row in cpu_rows:
+            w(f"| {label} | " + " | ".join(f"{row.get(n, 0):.2f}" for n in names) + f" | {sum(row.values()):.2f} |")
+        w("")
 
     # ---- memory
     if M.get("idle"):

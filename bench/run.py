@@ -413,7 +413,9 @@ class Bench:
         return [f"/api/v1/deals/{i}" for i in self.state["sample"][:2000]]
 
     def goal_card(self) -> dict:
-        out = self.wrk(paths=self.card_paths(), token=self.token)
+        with lib.CpuMeter(self.stack) as cpu:
+            out = self.wrk(paths=self.card_paths(), token=self.token)
+        out["cpu_ms_per_request"] = cpu.per_request_ms(out["requests"])
         # One connection: the latency of a card when nothing queues, and GetDeal alone inside records.
         out["one_connection"] = lib.wrk(url=self.url, seconds=5, connections=1, threads=1, tmp=self.tmp,
                                         paths=self.card_paths(), token=self.token)
@@ -430,7 +432,10 @@ class Bench:
     def goal_create(self) -> dict:
         body = json.dumps({"title": "Bench deal", "amount": "150000.50",
                            "responsible_id": self.big["user_ids"][1]})
-        return self.wrk("/api/v1/deals", method="POST", body=body, token=self.token)
+        with lib.CpuMeter(self.stack) as cpu:
+            out = self.wrk("/api/v1/deals", method="POST", body=body, token=self.token)
+        out["cpu_ms_per_request"] = cpu.per_request_ms(out["requests"])
+        return out
 
     def goal_lists(self) -> dict:
         stage = self.big["deal_stages"]["Offer sent"]
@@ -479,7 +484,8 @@ class Bench:
                 "http_first": http_first, "http_deep": http_deep, "board": board}
 
     def explain_deep(self, stage: str, page: int) -> dict:
-        """EXPLAIN ANALYZE of page `page`'s query as keyset_page writes it (OR form) and as a row comparison."""
+        """EXPLAIN ANALYZE of page `page`'s query as keyset_page writes it (a row comparison) and, for contrast,
+        with the OR form it used before."""
         import psycopg
 
         co = self.big["company_id"]
