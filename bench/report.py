@@ -121,7 +121,9 @@ def write(R: dict, path: pathlib.Path) -> None:
     if ar:
         ok = ar["produced_per_s"] >= 0.95 * ar["target_rate"] and ar["lag_slope_per_s"] <= 0.01 * ar["target_rate"]
         w(f"| 4 | {ar['target_rate']} events/s for {ar['seconds']} s, two automation replicas: produced "
-          f"{ar['produced_per_s']:.0f}/s, tasks made {ar['tasks_per_s']:.1f}/s | lag slope "
+          f"{ar['produced_per_s']:.0f}/s, tasks made {ar['tasks_per_s']:.1f}/s"
+          + (f", both cores {ar['cpu_busy_share']:.0%} busy with the stack's processes" if "cpu_busy_share" in ar
+             else "") + " | lag slope "
           f"{ar['lag_slope_per_s']:+.1f} events/s, final lag {ar['final_lag']:,} | | lag not growing "
           f"(slope ≤ 1 % of the rate) | {verdict(ok)} |")
     bk = G.get("bulk")
@@ -180,6 +182,9 @@ def write(R: dict, path: pathlib.Path) -> None:
     cpu_rows = [(label, G[key].get("cpu_ms_per_request")) for key, label in (("card", "`GET /deals/{id}`"),
                                                                             ("create", "`POST /deals`"))
                 if G.get(key) and G[key].get("cpu_ms_per_request")]
+    rate_cpu = (G.get("automation_rate") or {}).get("cpu_ms_per_task")
+    if rate_cpu:
+        cpu_rows.append(("a task made from an event (500 events/s run)", rate_cpu))
     if cpu_rows:
         w("### Where a request's CPU goes (ms of CPU per request, each process, during the 16-connection runs)\n")
         names = []

@@ -708,6 +708,7 @@ class Bench:
                            [("event_id", msg.metadata.event_id.encode()),
                             ("event_type", b"crm.records.events.v1.DealStageChanged"),
                             ("request_id", b"bench-rate")]))
+        cpu = lib.CpuMeter(self.stack).__enter__()
         start = time.monotonic()
         sent = 0
         next_sample = start
@@ -727,6 +728,7 @@ class Bench:
         produced_s = time.monotonic() - start
         samples.append((round(time.monotonic() - start, 1), sent - (self.automation_processed() - base)))
         tasks_after = self.sql("SELECT count(*) FROM tasks WHERE process_id = %s", (process_id,))[0][0]
+        cpu.__exit__(None, None, None)
         under_load_rss = dict(memory.peak)
         # Let the backlog go: switch the process off and give the consumers half a minute.
         data.Http(self.url, self.token).call("PATCH", f"/api/v1/processes/{process_id}", {"enabled": False})
@@ -742,7 +744,9 @@ class Bench:
         return {"target_rate": rate, "seconds": seconds, "produced": sent, "produced_per_s": sent / produced_s,
                 "lag_samples": samples, "lag_slope_per_s": growth, "final_lag": samples[-1][1],
                 "tasks_per_s": (tasks_after - tasks_before) / produced_s, "lag_after_drain": lag,
-                "max_lag_after_warmup": max(lags) if lags else 0, "peak_rss": under_load_rss}
+                "max_lag_after_warmup": max(lags) if lags else 0, "peak_rss": under_load_rss,
+                "cpu_ms_per_task": cpu.per_request_ms(tasks_after - tasks_before),
+                "cpu_busy_share": sum(cpu.used.values()) / produced_s / (os.cpu_count() or 1)}
 
     # ---- tuning -------------------------------------------------------------------------------------
     def card_once(self, runs: int | None = None, seconds: int | None = None) -> dict:

@@ -96,10 +96,18 @@ class OutboxRelay:
         self.stop_event = threading.Event()
         self.ready = threading.Event()
 
+    @property
+    def marker_topic(self) -> str:
+        """A topic only this service's relays create: finding it missing means the broker lost its data."""
+        return "crm._relay." + self.topics[0].split(".")[1]
+
     def _ensure_topics(self) -> None:
+        # Consumers create the topics they read too, so after a broker restart one of them may have
+        # re-created this service's topics first; the marker topic is created by no one else.
+        lost = bool(TopicManager(self.bootstrap, 1).ensure([self.marker_topic]))
         created = self.topic_manager.ensure(self.topics)
-        if created:
-            self._republish_if_forgotten(created)
+        if lost or created:
+            self._republish_if_forgotten(self.topics if lost else created)
 
     def _republish_if_forgotten(self, created: list[str]) -> None:
         """A topic we had published to was missing: the broker lost its data, so publish again."""
