@@ -170,7 +170,7 @@ class Database:
             self.write_engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
                                               pool_timeout=5, pool_recycle=1800)
             # Reads run in autocommit (same pool): no BEGIN and COMMIT round trips around a lookup;
-            # each statement sees its own snapshot. Read sessions refuse writes (_refuse_writes).
+            # each statement sees its own snapshot. Read sessions refuse writes (_refuse_write_*).
             self.engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read = sessionmaker(self.engine, expire_on_commit=False, info={READ_ONLY: True})
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)

@@ -44,6 +44,20 @@ def _unavailable(exc: grpc.RpcError, what: str) -> DependencyUnavailable:
     return DependencyUnavailable("service_unavailable", f"{what} did not answer: {exc.code().name}")
 
 
+class _Generations:
+    """How many times each company's cache was invalidated: an answer fetched before an invalidation
+    (the change raced the fetch) must not be stored after it."""
+
+    def __init__(self):
+        self._counts: dict[str, int] = {}
+
+    def bump(self, company_id: str) -> None:
+        self._counts[company_id] = self._counts.get(company_id, 0) + 1
+
+    def of(self, company_id: str) -> int:
+        return self._counts.get(company_id, 0)
+
+
 class StageDirectory:
     """Stage contexts and default stages from pipeline, cached per company."""
 
@@ -57,6 +71,7 @@ class StageDirectory:
         self._lock = threading.Lock()
         self._contexts: dict[tuple[str, str], tuple[float, StageContext]] = {}
         self._defaults: dict[tuple[str, str], tuple[float, str]] = {}
+        self._generations = _Generations()
         self.trusted: Callable[[], bool] = lambda: True  # False: changes could go unnoticed, keep nothing
 
     def _pipeline(self):
@@ -76,6 +91,7 @@ class StageDirectory:
     def invalidate(self, company_id: str) -> None:
         """Forget everything cached for a company (its funnel, fields or rules changed)."""
         with self._lock:
+            self._generations.bump(company_id)
             for cache in (self._contexts, self._defaults):
                 for key in [k for k in cache if k[0] == company_id]:
                     cache.pop(key, None)
@@ -86,12 +102,17 @@ class StageDirectory:
         hit = self._contexts.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]
+        generation = self._generations.of(principal.company_id)
         ctx = self._fetch_context(principal, stage_id, timeout)
         if ctx is None:
             return None
-        if self.trusted():
-            self._contexts[key] = (time.monotonic() + self.ttl, ctx)
+        self._keep(self._contexts, key, ctx, generation)
         return ctx
+
+    def _keep(self, cache: dict, key: tuple[str, str], value, generation: int) -> None:
+        with self._lock:
+            if self.trusted() and self._generations.of(key[0]) == generation:
+                cache[key] = (time.monotonic() + self.ttl, value)
 
     def resolve(self, principal: Principal, errors: FieldCollector, stage_id: str, entity: str,
                 field_name: str = "stage_id") -> StageContext | None:
@@ -117,9 +138,9 @@ class StageDirectory:
         hit = self._defaults.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]
+        generation = self._generations.of(principal.company_id)
         stage_id = self._fetch_default(principal, entity)
-        if self.trusted():
-            self._defaults[key] = (time.monotonic() + self.ttl, stage_id)
+        self._keep(self._defaults, key, stage_id, generation)
         return stage_id
 
     def _fetch_context(self, principal: Principal, stage_id: str, timeout: float | None = None) -> StageContext | None:
@@ -174,6 +195,7 @@ class UserDirectory:
         self._stub = None
         self._lock = threading.Lock()
         self._users: dict[tuple[str, str], tuple[float, UserInfo]] = {}
+        self._generations = _Generations()
         self.trusted: Callable[[], bool] = lambda: True  # False: changes could go unnoticed, keep nothing
 
     def _directory(self):
@@ -189,6 +211,7 @@ class UserDirectory:
     def invalidate(self, company_id: str, user_id: str = "") -> None:
         """Forget a user (or every user of a company)."""
         with self._lock:
+            self._generations.bump(company_id)
             for key in [k for k in self._users if k[0] == company_id and (not user_id or k[1] == user_id)]:
                 self._users.pop(key, None)
 
@@ -207,6 +230,7 @@ class UserDirectory:
         if missing:
             from crm.identity.v1 import identity_service_pb2 as ipb
 
+            generation = self._generations.of(principal.company_id)
             try:
                 resp = self._directory().BatchGetUsers(
                     ipb.BatchGetUsersRequest(ids=sorted(missing)), timeout=timeout or self.timeout,
@@ -214,9 +238,9 @@ class UserDirectory:
             except grpc.RpcError as exc:
                 raise _unavailable(exc, "identity") from exc
             fetched = {u.id: UserInfo(u.id, f"{u.first_name} {u.last_name}".strip(), u.active) for u in resp.users}
-            if self.trusted():
-                expires = time.monotonic() + self.ttl
-                with self._lock:
+            expires = time.monotonic() + self.ttl
+            with self._lock:
+                if self.trusted() and self._generations.of(principal.company_id) == generation:
                     if len(self._users) > 100_000:
                         self._users.clear()
                     for user_id, user in fetched.items():  # unknown ids are asked again next time
