@@ -31,7 +31,7 @@ def test_retry_policies_cover_only_idempotent_methods():
     default, retrying = config["methodConfig"]
     assert "retryPolicy" not in default and default["timeout"]
     assert retrying["name"] == [{"service": "crm.x.v1.XService", "method": "GetThing"}]
-    assert retrying["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
+    assert retrying["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE", "CANCELLED"]
     for spec in clients.SPECS.values():
         for _, method in spec.idempotent:
             assert method.startswith(("Get", "List", "BatchGet", "Check")), method

@@ -165,8 +165,11 @@ def _idempotency_key(method: _Call) -> str | None:
 
 
 def _not_processed(exc: grpc.RpcError) -> bool:
-    """UNAVAILABLE without our error trailer: the service was stopping or unreachable, not failing."""
-    return exc.code() == grpc.StatusCode.UNAVAILABLE and decode_error(exc.trailing_metadata()) is None
+    """UNAVAILABLE or CANCELLED without our error trailer: the service was unreachable, or stopping (a call
+    that reaches a server as its graceful stop begins is cancelled before the handler runs), not failing.
+    The retry carries the same idempotency key, so a call that did run is answered, not done again."""
+    return exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED) \
+        and decode_error(exc.trailing_metadata()) is None
 
 
 def call(method: _Call, request, timeout: float | None = None):

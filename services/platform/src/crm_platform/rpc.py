@@ -193,8 +193,10 @@ def service_config(service_names: Iterable[str], idempotent_methods: Iterable[tu
         config["methodConfig"].append({
             "name": [{"service": s, "method": m} for s, m in idem],
             "timeout": "5s",
+            # CANCELLED too: a call that reaches a server in the instant its graceful stop begins is
+            # cancelled, not refused (seen in the rolling-restart fault test); a read is safe to repeat
             "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
-                            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+                            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"]},
         })
     return json.dumps(config)
 
