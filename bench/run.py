@@ -526,13 +526,7 @@ class Bench:
             if not spy:
                 secs.append(took)
             if spy:
-                spy.send_signal(2)
-                try:
-                    spy.wait(30)
-                except subprocess.TimeoutExpired:
-                    spy.kill()
-                self.results["profiles"]["bulk:records"] = lib.top_frames(
-                    self.var / "profile-bulk-records.txt", WITHIN["records"])
+                self.finish_profile(spy, "bulk:records", "profile-bulk-records.txt", "records")
             log(f"  bulk {len(ids)} deals (+{r.clients} clients) in {took:.2f} s" + (" (profiled)" if spy else ""))
         # Once through the gateway, as a user would (its own 2 s deadline to records applies).
         import requests
@@ -595,21 +589,9 @@ class Bench:
                     break
                 time.sleep(0.5)
             if spy:
-                spy.send_signal(2)
-                try:
-                    spy.wait(30)
-                except subprocess.TimeoutExpired:
-                    spy.kill()
-                self.results["profiles"]["events:automation"] = lib.top_frames(
-                    self.var / "profile-events-automation.txt", WITHIN["automation"])
+                self.finish_profile(spy, "events:automation", "profile-events-automation.txt", "automation")
             if spy2:
-                spy2.send_signal(2)
-                try:
-                    spy2.wait(30)
-                except subprocess.TimeoutExpired:
-                    spy2.kill()
-                self.results["profiles"]["events:records"] = lib.top_frames(
-                    self.var / "profile-events-records.txt", WITHIN["records"])
+                self.finish_profile(spy2, "events:records", "profile-events-records.txt", "records")
             rows = self.sql("SELECT t.created_at, h.at FROM tasks t JOIN history h ON h.record_id = t.deal_id "
                             "AND h.entity = 'deal' AND h.action = 'stage_changed' "
                             "WHERE t.process_id = %s AND t.deal_id = ANY(%s)", (process_id, ids))
@@ -752,6 +734,15 @@ class Bench:
     def card_once(self, runs: int | None = None, seconds: int | None = None) -> dict:
         return lib.wrk_runs(runs or self.runs, url=self.url, seconds=seconds or self.seconds, tmp=self.tmp,
                             paths=self.card_paths(), token=self.token)
+
+    def finish_profile(self, spy: subprocess.Popen, key: str, file: str, within: str) -> None:
+        """Stop a py-spy started with a long duration (SIGINT makes it write), read its top frames."""
+        spy.send_signal(2)
+        try:
+            spy.wait(30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+        self.results["profiles"][key] = lib.top_frames(self.var / file, WITHIN[within])
 
     def profile_under(self, label: str, targets: dict[str, int], load) -> None:
         secs = max(4, self.seconds - 2)

@@ -8,16 +8,9 @@ from crm.identity.events.v1 import identity_events_pb2 as ev
 from tests.e2e.test_identity_events import _create_user
 from tests.support.events import collect
 from tests.support.infra import wait_port
-from tests.support.system import Api, sign_up, start_system
+from tests.support.system import Api, sign_up
 
 pytestmark = pytest.mark.faults
-
-
-@pytest.fixture(scope="module")
-def own_system(tmp_path_factory):
-    s = start_system(tmp_path_factory.mktemp("broker-down"))
-    yield s
-    s.stop_all()
 
 
 def test_outbox_keeps_events_while_the_broker_is_down(own_system):

@@ -10,16 +10,9 @@ import pytest
 from crm.pipeline.events.v1 import pipeline_events_pb2 as ev
 from tests.support.events import collect
 from tests.support.infra import wait_for, wait_port
-from tests.support.system import Api, sign_up, start_system
+from tests.support.system import Api, sign_up
 
 pytestmark = pytest.mark.faults
-
-
-@pytest.fixture(scope="module")
-def own_system(tmp_path_factory):
-    s = start_system(tmp_path_factory.mktemp("pipeline-faults"))
-    yield s
-    s.stop_all()
 
 
 def test_pipeline_down_is_503_quickly_and_funnels_come_back_with_it(own_system):

@@ -10,16 +10,9 @@ import pytest
 from crm.records.events.v1 import records_events_pb2 as rev
 from tests.support.events import collect
 from tests.support.infra import wait_for, wait_port
-from tests.support.system import Api, sign_up, start_system
+from tests.support.system import Api, sign_up
 
 pytestmark = pytest.mark.faults
-
-
-@pytest.fixture(scope="module")
-def own_system(tmp_path_factory):
-    s = start_system(tmp_path_factory.mktemp("records-faults"))
-    yield s
-    s.stop_all()
 
 
 def test_pipeline_down_makes_writes_503_quickly_while_reads_keep_working(own_system):
