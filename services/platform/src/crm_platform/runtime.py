@@ -65,9 +65,8 @@ class LoopComponent:
     def __init__(self, name: str, loop, ready: threading.Event | None = None, gates_readiness: bool = True):
         self.name = name
         self.loop = loop
-        # a loop that does not gate readiness counts as ready while its thread runs
-        self._ready = (ready or getattr(loop, "ready", None)) if gates_readiness else None
-        self._own_ready = ready or getattr(loop, "ready", None)
+        self._ready = ready or getattr(loop, "ready", None)
+        self.gates_readiness = gates_readiness  # False: the process is ready while this loop's thread runs
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.failed = False
 
@@ -86,11 +85,13 @@ class LoopComponent:
         self.thread.join(10)
 
     def is_ready(self) -> bool:
-        return not self.failed and self.thread.is_alive() and (self._ready is None or self._ready.is_set())
+        if not self.gates_readiness:
+            return not self.failed and self.thread.is_alive()
+        return self.state()
 
     def state(self) -> bool:
         """The loop's own readiness, shown on /readyz even when it does not gate the process's."""
-        return not self.failed and self.thread.is_alive() and (self._own_ready is None or self._own_ready.is_set())
+        return not self.failed and self.thread.is_alive() and (self._ready is None or self._ready.is_set())
 
 
 class GrpcComponent:
