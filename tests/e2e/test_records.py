@@ -8,6 +8,7 @@ import concurrent.futures
 import json
 
 import pytest
+import requests
 
 from crm.records.events.v1 import records_events_pb2 as rev
 from tests.support.events import collect
@@ -464,6 +465,37 @@ def test_board_gives_each_stage_its_count_sum_and_first_deals(api):
     assert (columns[first]["count"], columns[first]["sum"], len(columns[first]["deals"])) == (2, "15.00", 1)
     assert (columns[second]["count"], columns[second]["sum_tiyin"]) == (1, 10000)
     assert columns[first]["stage"]["group_key"] == "unprocessed" and columns[first]["stage"]["name"]
+
+
+def test_the_board_follows_stages_renamed_and_added_in_pipeline(api, system):
+    """Records keeps a funnel's stages for the board (10 s); pipeline's FunnelChanged drops them at once.
+    A funnel that is missing or another company's is 404 as before."""
+    c = sign_up(api)["api"]
+    funnel = c.get(f"/api/v1/funnels/{_funnel(c)['id']}").json()
+    board = f"/api/v1/board?funnel_id={funnel['id']}"
+    health = f"http://127.0.0.1:{system.env['RECORDS_HEALTH_PORT']}/readyz"
+    wait_for(lambda: requests.get(health, timeout=2).json()["loops"]["caches"], timeout=60,
+             message="records listening for changes (it caches nothing before)")
+    assert c.get(board).status_code == 200  # records now holds the funnel's stages
+    renamed = _stage(funnel, "in_progress")
+    groups = [{"key": g["key"], "stages": [
+        {"id": s["id"], "name": "Called back" if s["id"] == renamed else s["name"], "color": s["color"]}
+        for s in g["stages"]]} for g in funnel["groups"]]
+    next(g for g in groups if g["key"] == "in_progress")["stages"].append({"name": "Negotiation", "color": "#3F51B5"})
+    saved = c.put(f"/api/v1/funnels/{funnel['id']}", json={"version": funnel["version"], "groups": groups})
+    assert saved.status_code == 200, saved.text
+    expected = [(s["id"], s["name"], g["key"]) for g in saved.json()["groups"] for s in g["stages"]]
+    assert {"Called back", "Negotiation"} <= {name for _, name, _ in expected}
+
+    def shown():
+        columns = c.get(board).json()["columns"]
+        return [(col["stage"]["id"], col["stage"].get("name"), col["stage"].get("group_key")) for col in columns]
+
+    wait_for(lambda: shown() == expected, timeout=8,
+             message="the board showing the renamed and the added stage (before the cache's 10 s)")
+    other = sign_up(api)["api"]
+    for funnel_id in (funnel["id"], "7d3c0f4e-0000-4000-8000-000000000000"):
+        _error(other.get(f"/api/v1/board?funnel_id={funnel_id}"), 404, "funnel_not_found")
 
 
 def test_deal_card_aggregates_client_stage_responsible_tasks_and_history(api):

@@ -9,7 +9,6 @@ from flask import Blueprint, jsonify
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from crm_gateway.api import Api, Schema
-from crm_gateway.clients import pipeline as pipeline_client
 from crm_gateway.clients import records as clients
 
 bp = Blueprint("records", __name__)
@@ -295,6 +294,10 @@ def deal_json(d) -> dict:
             "updated_at": d.updated_at, "created_by": d.created_by}
 
 
+def stage_json(st) -> dict:
+    return {"id": st.id, "name": st.name, "color": st.color, "group_key": st.group_key}
+
+
 def task_json(t) -> dict:
     return {"id": t.id, "type": t.type, "comment": t.comment, "due_at": t.due_at, "responsible_id": t.responsible_id,
             "deal_id": _or_none(t.deal_id), "client_id": _or_none(t.client_id), "done": t.done,
@@ -415,8 +418,7 @@ def get_deal(id: str):  # noqa: A002
     card = deal_json(deal)
     card["client"] = client_json(resp.client) if resp.HasField("client") else None
     if resp.HasField("stage"):
-        st = resp.stage
-        card["stage"] = {"id": st.id, "name": st.name, "color": st.color, "group_key": st.group_key}
+        card["stage"] = stage_json(resp.stage)
     else:
         card["stage"] = None
         unavailable.append("stage")
@@ -472,12 +474,11 @@ def deal_history(id: str, query: HistoryQuery):  # noqa: A002
 @api.operation("GET", "/api/v1/board", "Kanban: each stage of the funnel with its count, sum and first deals",
                query=BoardQuery, response=Board, errors=(404, 422))
 def board(query: BoardQuery):
-    funnel = pipeline_client.get_funnel(query.funnel_id).funnel
-    stages = [(s, g.key) for g in funnel.groups for s in g.stages]
-    resp = clients.board(query.funnel_id, [s.id for s, _ in stages], query.per_stage)
-    known = {s.id: {"id": s.id, "name": s.name, "color": s.color, "group_key": key} for s, key in stages}
+    # One call: records takes the funnel's stages from its cache of pipeline (dropped on FunnelChanged).
+    resp = clients.board(query.funnel_id, query.per_stage)
     return jsonify({"funnel_id": query.funnel_id, "columns": [
-        {"stage": known.get(c.stage_id, {"id": c.stage_id}), "count": c.count,
+        # a stage that left the funnel but still holds deals is known by its id only
+        {"stage": stage_json(c.stage) if c.HasField("stage") else {"id": c.stage_id}, "count": c.count,
          "sum": f"{c.amount_tiyin // 100}.{c.amount_tiyin % 100:02d}", "sum_tiyin": c.amount_tiyin,
          "deals": [deal_json(d) for d in c.deals]} for c in resp.columns]})
 

@@ -8,7 +8,7 @@ from crm_gateway.clients import call, register_backend, stub
 
 SERVICE = "crm.pipeline.v1.PipelineService"
 register_backend("pipeline", (SERVICE,), idempotent=[(SERVICE, m) for m in (
-    "ListFunnels", "GetFunnel", "GetStageContext", "GetDefaultStage", "GetStageRules", "GetPalette", "ListFields")])
+    "ListFunnels", "GetFunnel", "GetStageRules", "GetPalette", "ListFields")])
 
 
 def _pipeline() -> pgrpc.PipelineServiceStub:

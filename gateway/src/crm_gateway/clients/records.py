@@ -105,9 +105,8 @@ def deal_history(deal_id: str, limit: int, cursor: str) -> rpb.GetDealHistoryRes
     return call(_records().GetDealHistory, rpb.GetDealHistoryRequest(id=deal_id, limit=limit, cursor=cursor))
 
 
-def board(funnel_id: str, stage_ids: list[str], per_stage: int) -> rpb.GetBoardResponse:
-    return call(_records().GetBoard, rpb.GetBoardRequest(funnel_id=funnel_id, stage_ids=stage_ids,
-                                                         per_stage=per_stage))
+def board(funnel_id: str, per_stage: int) -> rpb.GetBoardResponse:
+    return call(_records().GetBoard, rpb.GetBoardRequest(funnel_id=funnel_id, per_stage=per_stage))
 
 
 # ---- tasks ---------------------------------------------------------------------------------------

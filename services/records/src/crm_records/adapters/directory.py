@@ -1,8 +1,10 @@
-"""What records asks other services: stage contexts from pipeline (cached), users from identity.
+"""What records asks other services: stage contexts and funnels' stages from pipeline (cached), users
+from identity.
 
-Stage contexts are cached per company for `ttl` seconds and dropped at once when pipeline
-announces FunnelChanged or FieldsChanged for the company (see entrypoints/consumer.py). Calls
-carry the caller's token; background work signs a service token for the company instead.
+Stage contexts and the stages of a funnel (the board's columns) are cached per company for `ttl`
+seconds and dropped at once when pipeline announces FunnelChanged or FieldsChanged for the
+company (see entrypoints/consumer.py). Calls carry the caller's token; background work signs a
+service token for the company instead.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from crm_platform.auth import SERVICE, TokenSigner
 from crm_platform.context import Principal
 from crm_platform.errors import AppError, FieldCollector, NotFound
 from crm_platform.rpc import call_metadata, make_channel, service_config
-from crm_records.domain.model import FieldDef, Rules, StageContext
+from crm_records.domain.model import BoardStage, FieldDef, Rules, StageContext
 
 PIPELINE_SERVICE = "crm.pipeline.v1.PipelineService"
 DIRECTORY_SERVICE = "crm.identity.v1.DirectoryService"
@@ -59,7 +61,7 @@ class _Generations:
 
 
 class StageDirectory:
-    """Stage contexts and default stages from pipeline, cached per company."""
+    """Stage contexts, default stages and funnels' stages from pipeline, cached per company."""
 
     def __init__(self, address: str, ttl: float = 60.0, timeout: float = 3.0, signer: TokenSigner | None = None):
         self.address = address
@@ -71,6 +73,7 @@ class StageDirectory:
         self._lock = threading.Lock()
         self._contexts: dict[tuple[str, str], tuple[float, StageContext]] = {}
         self._defaults: dict[tuple[str, str], tuple[float, str]] = {}
+        self._funnels: dict[tuple[str, str], tuple[float, tuple[BoardStage, ...]]] = {}
         self._generations = _Generations()
         self.trusted: Callable[[], bool] = lambda: True  # False: changes could go unnoticed, keep nothing
 
@@ -80,7 +83,8 @@ class StageDirectory:
         with self._lock:
             if self._stub is None:
                 self._channel = make_channel(self.address, service_config(
-                    [PIPELINE_SERVICE], [(PIPELINE_SERVICE, "GetStageContext"), (PIPELINE_SERVICE, "GetDefaultStage")]))
+                    [PIPELINE_SERVICE], [(PIPELINE_SERVICE, m) for m in ("GetStageContext", "GetDefaultStage",
+                                                                          "GetFunnel")]))
                 self._stub = pgrpc.PipelineServiceStub(self._channel)
             return self._stub
 
@@ -92,7 +96,7 @@ class StageDirectory:
         """Forget everything cached for a company (its funnel, fields or rules changed)."""
         with self._lock:
             self._generations.bump(company_id)
-            for cache in (self._contexts, self._defaults):
+            for cache in (self._contexts, self._defaults, self._funnels):
                 for key in [k for k in cache if k[0] == company_id]:
                     cache.pop(key, None)
 
@@ -143,6 +147,20 @@ class StageDirectory:
         self._keep(self._defaults, key, stage_id, generation)
         return stage_id
 
+    def funnel_stages(self, principal: Principal, funnel_id: str) -> tuple[BoardStage, ...]:
+        """The stages of one of the caller's funnels in its order (groups, then positions).
+
+        Raises NotFound `funnel_not_found` for a funnel that is missing or another company's (not cached).
+        """
+        key = (principal.company_id, funnel_id)
+        hit = self._funnels.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        generation = self._generations.of(principal.company_id)
+        stages = self._fetch_funnel_stages(principal, funnel_id)
+        self._keep(self._funnels, key, stages, generation)
+        return stages
+
     def _fetch_context(self, principal: Principal, stage_id: str, timeout: float | None = None) -> StageContext | None:
         from crm.pipeline.v1 import pipeline_service_pb2 as ppb
 
@@ -158,6 +176,18 @@ class StageDirectory:
             fields={f.key: FieldDef(f.key, f.type, tuple(f.options), f.name) for f in resp.fields},
             rules=Rules(tuple(resp.rules.required), tuple(resp.rules.one_time), tuple(resp.rules.autodate),
                         tuple(resp.rules.autonumber)))
+
+    def _fetch_funnel_stages(self, principal: Principal, funnel_id: str) -> tuple[BoardStage, ...]:
+        from crm.pipeline.v1 import pipeline_service_pb2 as ppb
+
+        try:
+            funnel = self._call("GetFunnel", ppb.GetFunnelRequest(id=funnel_id), principal).funnel
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound("funnel_not_found", "Funnel not found") from exc
+            raise _unavailable(exc, "pipeline") from exc
+        return tuple(BoardStage(stage_id=s.id, name=s.name, color=s.color, group_key=g.key)
+                     for g in funnel.groups for s in g.stages)
 
     def _fetch_default(self, principal: Principal, entity: str) -> str:
         from crm.pipeline.v1 import pipeline_service_pb2 as ppb

@@ -210,6 +210,28 @@ class StageContext:
     color: str = ""
 
 
+@dataclass(frozen=True)
+class BoardStage:
+    """A stage as the board shows it: a column's heading (from pipeline)."""
+
+    stage_id: str
+    name: str
+    color: str
+    group_key: str
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One column of the board: the stage (None when it left the funnel but still holds deals), the
+    number and sum of its deals, and its newest deals (database rows)."""
+
+    stage_id: str
+    stage: BoardStage | None
+    count: int
+    amount: int
+    deals: list = field(default_factory=list)
+
+
 def empty(value: Any) -> bool:
     """A value that counts as not filled."""
     return value is None or value == "" or value == [] or value == {}

@@ -2,7 +2,8 @@
 
 `consumer` (idempotent, one group): moves records out of removed stages and drops the stage cache.
 `CacheInvalidator` (every API process, its own group, newest events only): drops that process's
-stage cache when pipeline announces a change, so rules edited by an admin apply at once.
+stage cache (stage contexts, funnels' stages) when pipeline announces a change, so rules edited by an
+admin apply at once and a renamed or added stage shows on the board.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def make_consumer(svc: RecordsService, bootstrap: str) -> IdempotentConsumer:
 
 
 class CacheInvalidator:
-    """Drop a process's cached stage contexts and users when pipeline or identity announce a change.
+    """Drop a process's cached stage contexts, funnels' stages and users when pipeline or identity announce
+    a change.
 
     Every API process listens in a group of its own (a broadcast), from the newest events on. While
     it is not listening (starting, joining, broker down) the caches keep nothing: a change announced

@@ -177,10 +177,13 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
         return pb.GetDealHistoryResponse(entries=[history_pb(h) for h in rows], next_cursor=cursor)
 
     def GetBoard(self, request, context):
-        columns = self.svc.board(current_principal(), request.funnel_id, list(request.stage_ids), request.per_stage)
+        columns = self.svc.board(current_principal(), request.funnel_id, request.per_stage)
         return pb.GetBoardResponse(columns=[
-            pb.BoardColumn(stage_id=sid, count=n, amount_tiyin=total, deals=[deal_pb(d) for d in deals])
-            for sid, n, total, deals in columns])
+            pb.BoardColumn(stage_id=c.stage_id, count=c.count, amount_tiyin=c.amount,
+                           deals=[deal_pb(d) for d in c.deals],
+                           stage=pb.DealStage(id=c.stage.stage_id, name=c.stage.name, color=c.stage.color,
+                                              group_key=c.stage.group_key) if c.stage else None)
+            for c in columns])
 
     # tasks
     def CreateTask(self, request, context):

@@ -29,6 +29,7 @@ from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 from crm_platform.errors import AppError, Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound, \
     PermissionDenied
 from crm_platform.outbox import add_events, event_row
+from crm_records.adapters.board import newest_deals
 from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters import totals  # noqa: F401 - keeps the board's per-stage counters on every write
 from crm_records.adapters.orm import IDEMPOTENCY, OUTBOX, Client, Counter, Deal, History, StageTotal, Task, TaskType
@@ -532,24 +533,21 @@ class RecordsService:
             stmt = select(History).where(History.entity == entity, History.record_id == record_id)
             return keyset_page(s, stmt, History, {"id": History.id}, "-id", cursor, limit, default="-id")
 
-    def board(self, p: Principal, funnel_id: str, stage_ids: list[str], per_stage: int = 20):
-        """Per stage of the funnel: count and sum (kept on write, `adapters.totals`) and the newest deals."""
+    def board(self, p: Principal, funnel_id: str, per_stage: int = 20) -> list[model.BoardColumn]:
+        """Per stage of the funnel (pipeline's, cached): count and sum (kept on write, `adapters.totals`) and
+        the newest deals (one query for all stages, `adapters.board`). Stages that left the funnel but still
+        hold deals come last. A funnel that is missing or another company's is `funnel_not_found`."""
         per_stage = max(1, min(per_stage or 20, 100))
+        stages = {st.stage_id: st for st in self.stages.funnel_stages(p, funnel_id)}
         with self.db.session(company_id=p.company_id) as s:
             stats = {row.stage_id: (int(row.deals), int(row.amount)) for row in s.execute(
                 select(StageTotal.stage_id, StageTotal.deals, StageTotal.amount)
                 .where(StageTotal.company_id == p.company_id, StageTotal.funnel_id == funnel_id,
                        StageTotal.deals > 0))}
-            order = list(dict.fromkeys([*stage_ids, *sorted(stats)]))
-            columns = []
-            for sid in order:
-                n, total = stats.get(sid, (0, 0))
-                # plain rows, not ORM objects: nothing here is changed, so no identity map to fill
-                deals = s.execute(select(*Deal.__table__.c).where(
-                    Deal.company_id == p.company_id, Deal.deleted.is_(False), Deal.stage_id == sid)
-                    .order_by(Deal.created_at.desc(), Deal.id.desc()).limit(per_stage)).all() if n else []
-                columns.append((sid, n, total, deals))
-            return columns
+            order = list(dict.fromkeys([*stages, *sorted(stats)]))
+            deals = newest_deals(s, p.company_id, [sid for sid in order if sid in stats], per_stage)
+        return [model.BoardColumn(sid, stages.get(sid), *stats.get(sid, (0, 0)), deals.get(sid, []))
+                for sid in order]
 
     # ---- clients ---------------------------------------------------------------------------------
     def create_client(self, p: Principal, *, name: str, phone: tuple[str, str] | None = None, email: str = "",

@@ -501,26 +501,26 @@ class GetDealHistoryResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetBoardRequest(_message.Message):
-    __slots__ = ("funnel_id", "stage_ids", "per_stage")
+    __slots__ = ("funnel_id", "per_stage")
     FUNNEL_ID_FIELD_NUMBER: _ClassVar[int]
-    STAGE_IDS_FIELD_NUMBER: _ClassVar[int]
     PER_STAGE_FIELD_NUMBER: _ClassVar[int]
     funnel_id: str
-    stage_ids: _containers.RepeatedScalarFieldContainer[str]
     per_stage: int
-    def __init__(self, funnel_id: _Optional[str] = ..., stage_ids: _Optional[_Iterable[str]] = ..., per_stage: _Optional[int] = ...) -> None: ...
+    def __init__(self, funnel_id: _Optional[str] = ..., per_stage: _Optional[int] = ...) -> None: ...
 
 class BoardColumn(_message.Message):
-    __slots__ = ("stage_id", "count", "amount_tiyin", "deals")
+    __slots__ = ("stage_id", "count", "amount_tiyin", "deals", "stage")
     STAGE_ID_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_TIYIN_FIELD_NUMBER: _ClassVar[int]
     DEALS_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
     stage_id: str
     count: int
     amount_tiyin: int
     deals: _containers.RepeatedCompositeFieldContainer[Deal]
-    def __init__(self, stage_id: _Optional[str] = ..., count: _Optional[int] = ..., amount_tiyin: _Optional[int] = ..., deals: _Optional[_Iterable[_Union[Deal, _Mapping]]] = ...) -> None: ...
+    stage: DealStage
+    def __init__(self, stage_id: _Optional[str] = ..., count: _Optional[int] = ..., amount_tiyin: _Optional[int] = ..., deals: _Optional[_Iterable[_Union[Deal, _Mapping]]] = ..., stage: _Optional[_Union[DealStage, _Mapping]] = ...) -> None: ...
 
 class GetBoardResponse(_message.Message):
     __slots__ = ("columns",)
