@@ -334,7 +334,7 @@ class Bench:
         from kafka import KafkaConsumer, TopicPartition
         from kafka.admin import KafkaAdminClient, NewTopic
 
-        from crm_platform.messaging import make_producer
+        from crm_platform.messaging import FETCH_MAX_WAIT_MS, make_producer
 
         boot = self.env["KAFKA_BOOTSTRAP_SERVERS"]
         n = 100 if self.quick else 300
@@ -346,7 +346,7 @@ class Bench:
             admin.close()
             # The services' consumer settings (crm_platform.messaging.IdempotentConsumer) and producer.
             consumer = KafkaConsumer(bootstrap_servers=boot, enable_auto_commit=False, auto_offset_reset="earliest",
-                                     max_poll_records=200)
+                                     max_poll_records=200, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
             tp = TopicPartition(topic, 0)
             consumer.assign([tp])
             consumer.seek_to_beginning(tp)

@@ -43,6 +43,8 @@ ERRORS: dict[str, dict[str, str]] = {
                       "ru": "Воронку уже изменил кто-то другой. Обновите страницу и внесите изменения снова."},
     "field_key_taken": {"en": "A field with this key already exists.", "ru": "Поле с таким ключом уже существует."},
     "too_many_fields": {"en": "Too many fields: at most {max}.", "ru": "Слишком много полей: не более {max}."},
+    "too_many_tasks": {"en": "Too many tasks in one request: at most {max}.",
+                       "ru": "Слишком много задач в одном запросе: не более {max}."},
     # billing
     "payment_required": {"en": "The paid period has ended ({paid_until}). Pay in Settings -> Bill and payment to continue.",
                          "ru": "Оплаченный период закончился ({paid_until}). Оплатите в Настройки -> Счёт и оплата, чтобы продолжить."},

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
 from kafka import KafkaProducer
-from sqlalchemy import Integer, MetaData, String, select
+from sqlalchemy import Integer, MetaData, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm.identity.events.v1 import identity_events_pb2 as ev
@@ -163,3 +164,56 @@ def _dead_letter_seen(bootstrap: str, topic: str) -> bool:
         return False
     finally:
         c.close()
+
+
+def _event(user_id: str, company_id: str) -> ev.UserCreated:
+    msg = ev.UserCreated(user_id=user_id)
+    msg.metadata.event_id = str(uuid.uuid4())
+    msg.metadata.company_id = company_id
+    return msg
+
+
+@pytest.mark.parametrize("together_fails", [False, True], ids=["together", "together-fails"])
+def test_consumer_applies_a_poll_together_and_the_rest_one_by_one(db, broker, together_fails):
+    """A batch handler gets a poll's events of one company in one transaction; the events it leaves,
+    and all of them when its transaction fails, are applied one by one: each exactly once."""
+    topic = _topic()
+    calls: list[list[str]] = []
+
+    def together(session, messages) -> set[str]:
+        calls.append([m.user_id for m in messages])
+        left = set()
+        for m in messages:
+            if m.user_id.startswith("left-"):
+                left.add(m.metadata.event_id)
+            else:
+                _handler(session, m)
+        if together_fails:
+            raise RuntimeError("the batch failed after applying its events")
+        return left
+
+    company = str(uuid.uuid4())
+    events = [_event(f"{prefix}{uuid.uuid4().hex[:24]}", company) for prefix in ("", "", "left-", "")]
+    duplicate = events[0]
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    headers = [("event_type", b"crm.identity.events.v1.UserCreated")]
+    # one key, one partition, all sent before the consumer starts: its first poll holds them all
+    for msg in [*events, duplicate]:
+        producer.send(topic, key=b"k", value=msg.SerializeToString(), headers=headers).get(10)
+    producer.flush()
+    consumer = IdempotentConsumer(db, TABLES["processed_events"], broker.bootstrap, f"test-{uuid.uuid4().hex[:6]}",
+                                  [Subscription(topic, ev.UserCreated, _handler, together)], max_attempts=2,
+                                  backoff=0.01)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: all(_count(db, m.user_id) == 1 for m in events), timeout=90)
+        time.sleep(1)  # nothing is applied a second time afterwards
+        assert [_count(db, m.user_id) for m in events] == [1, 1, 1, 1]
+        assert len(calls[0]) == 4  # the four events (not the duplicate) went to the batch handler at once
+        with db.session() as s:
+            p = TABLES["processed_events"]
+            assert s.execute(select(func.count()).where(p.c.consumer == consumer.name)).scalar_one() == 4
+    finally:
+        consumer.stop_event.set()
+        thread.join(10)

@@ -81,6 +81,43 @@ def test_automation_creates_a_task_once_per_idempotency_key(records, company):
     assert [t.id for t in listed] == [first.id]
 
 
+def test_create_tasks_answers_each_task_and_replays_known_keys(records, company):
+    """CreateTasks (the automation's runs of one poll): one answer per task, in order; a refused task
+    does not stop the others; a key seen before (by CreateTask or CreateTasks) replays its task."""
+    stub = records["stub"]
+    deals = [stub.CreateDeal(pb.CreateDealRequest(title=f"D{i}"), metadata=company.md()).deal for i in range(3)]
+    stub.DeleteDeal(pb.DeleteDealRequest(id=deals[2].id), metadata=company.md())
+    due = "2030-01-01T09:00:00Z"
+
+    def req(deal_id: str, key: str, **kw) -> pb.CreateTaskRequest:
+        return pb.CreateTaskRequest(**{"type": "call", "comment": "Follow up", "due_at": due, "deal_id": deal_id,
+                                       "idempotency_key": key, "process_id": "p-2", **kw})
+
+    earlier = stub.CreateTask(req(deals[0].id, "p-2:e-0"), metadata=company.service_md()).task
+    batch = [req(deals[0].id, "p-2:e-0"), req(deals[1].id, "p-2:e-1"), req(deals[2].id, "p-2:e-2"),
+             req(deals[1].id, "p-2:e-3", type="no_such_type"), req(deals[1].id, "p-2:e-0", comment="Other"),
+             req(deals[1].id, "p-2:e-1")]
+    results = stub.CreateTasks(pb.CreateTasksRequest(tasks=batch), metadata=company.service_md()).results
+    errors = [json.loads(r.error_json) if r.error_json else None for r in results]
+    assert results[0].task_id == earlier.id and errors[0] is None
+    assert results[1].task_id and errors[1] is None
+    assert errors[2]["code"] == "validation_failed" and not results[2].task_id
+    assert errors[2]["details"]["fields"] == [{"field": "deal_id", "code": "record_deleted", "params": {}}]
+    assert errors[3]["details"]["fields"][0]["field"] == "type"
+    assert errors[4]["code"] == "idempotency_key_reused"
+    assert results[5].task_id == results[1].task_id  # the same key twice in one request: one task
+    again = stub.CreateTasks(pb.CreateTasksRequest(tasks=batch[:2]), metadata=company.service_md()).results
+    assert [r.task_id for r in again] == [earlier.id, results[1].task_id]
+    created = [e for e in _events(records, company.id, rev.TaskCreated) if e.task.process_id == "p-2"]
+    assert sorted(e.task.id for e in created) == sorted([earlier.id, results[1].task_id])
+    assert all(e.source == rev.CHANGE_SOURCE_AUTOMATION for e in created)
+    history = stub.GetDealHistory(pb.GetDealHistoryRequest(id=deals[1].id), metadata=company.md()).entries
+    assert [h.action for h in history].count("task_created") == 1
+    code, body = _error(lambda: stub.CreateTasks(pb.CreateTasksRequest(tasks=[batch[1]] * 501),
+                                                 metadata=company.service_md()))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and body["code"] == "too_many_tasks"
+
+
 def test_a_client_responsible_change_moves_deals_in_one_transaction_with_their_events(records, company):
     stub = records["stub"]
     other_id, _ = company.add_user()

@@ -45,10 +45,9 @@ def consumer(settings: AutomationSettings, db):
     svc = _service(settings, db)
     subs = [Subscription("crm.identity.company.v1", iev.CompanyCreated, svc.remember_company)]
     for topic, classes in SUBSCRIBED.items():
-        subs += [Subscription(topic, cls, svc.run_for_event) for cls in classes]
+        subs += [Subscription(topic, cls, svc.run_for_event, svc.run_for_events) for cls in classes]
     loop = IdempotentConsumer(db, PLATFORM["processed_events"], settings.kafka_bootstrap, CONSUMER_GROUP, subs,
                               max_attempts=settings.run_attempts, on_dead_letter=svc.park_failed)
-    svc.park = loop.park
     return [LoopComponent("consumer", loop)]
 
 

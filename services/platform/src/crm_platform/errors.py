@@ -21,10 +21,13 @@ class AppError(Exception):
         self.message = message or code
         self.details = details
 
+    def body(self) -> dict[str, Any]:
+        """The error as the caller reads it: code, message, details."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
     def to_metadata(self) -> tuple[tuple[str, bytes], ...]:
         """Encode the error for gRPC trailing metadata."""
-        body = {"code": self.code, "message": self.message, "details": self.details}
-        return ((ERROR_METADATA_KEY, json.dumps(body, default=str).encode()),)
+        return ((ERROR_METADATA_KEY, json.dumps(self.body(), default=str).encode()),)
 
 
 class InvalidArgument(AppError):

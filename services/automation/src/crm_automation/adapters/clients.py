@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import threading
 import time
 
@@ -13,7 +14,6 @@ from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
 from crm.records.v1 import records_service_pb2 as rpb
 from crm.records.v1 import records_service_pb2_grpc as rgrpc
 from crm_platform.auth import SERVICE, TokenSigner
-from crm_platform.db import rfc3339
 from crm_platform.rpc import call_metadata, make_channel, service_config
 
 class Pipeline:
@@ -53,8 +53,9 @@ class Records:
 
     def __init__(self, address: str, signer: TokenSigner, timeout: float):
         svc = "crm.records.v1.RecordsService"
-        # CreateTask is retried on UNAVAILABLE: it carries an idempotency key, so a retry never doubles.
-        self.stub = rgrpc.RecordsServiceStub(make_channel(address, service_config([svc], [(svc, "CreateTask")])))
+        # CreateTask(s) are retried on UNAVAILABLE: they carry idempotency keys, so a retry never doubles.
+        self.stub = rgrpc.RecordsServiceStub(make_channel(address, service_config(
+            [svc], [(svc, "CreateTask"), (svc, "CreateTasks")])))
         self.signer = signer
         self.timeout = timeout
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
@@ -73,17 +74,24 @@ class Records:
             self._tokens[key] = (token, time.monotonic() + 240)
             return token
 
-    def create_task(self, *, company_id: str, acting_user: str, idempotency_key: str, process_id: str,
-                    task_type: str, comment: str, due_at: _dt.datetime, responsible_id: str,
-                    deal_id: str = "", client_id: str = "") -> str:
+    def create_task(self, company_id: str, acting_user: str, request: rpb.CreateTaskRequest) -> str:
         """Create the task (once per idempotency key) and return its id."""
-        req = rpb.CreateTaskRequest(type=task_type, comment=comment,
-                                    due_at=rfc3339(due_at), responsible_id=responsible_id,
-                                    deal_id=deal_id, client_id=client_id, idempotency_key=idempotency_key,
-                                    process_id=process_id)
-        resp = self.stub.CreateTask(req, timeout=self.timeout, wait_for_ready=True,
+        resp = self.stub.CreateTask(request, timeout=self.timeout, wait_for_ready=True,
                                     metadata=call_metadata(self._token(company_id, acting_user)))
         return resp.task.id
+
+    def create_tasks(self, company_id: str, acting_user: str,
+                     requests: list[rpb.CreateTaskRequest]) -> list[tuple[str, str]]:
+        """Create many tasks in one call; per task (its id, '') or ('', why records refused it)."""
+        resp = self.stub.CreateTasks(rpb.CreateTasksRequest(tasks=requests), timeout=self.timeout,
+                                     wait_for_ready=True, metadata=call_metadata(self._token(company_id, acting_user)))
+        return [(r.task_id, refusal(json.loads(r.error_json)) if r.error_json else "") for r in resp.results]
+
+
+def refusal(body: dict | None, code: str = "", message: str = "") -> str:
+    """A refused task's error text: records' error code and what it says (its details, else its message)."""
+    body = body or {}
+    return f"{body.get('code', code)}: {body.get('details') or body.get('message') or message}"
 
 
 def task_type_keys(records: Records, token: str) -> set[str] | None:

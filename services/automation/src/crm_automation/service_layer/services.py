@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import logging
-import time
 import uuid
 
 import grpc
@@ -15,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from crm.automation.events.v1 import automation_events_pb2 as aev
 from crm.records.events.v1 import records_events_pb2 as rev
+from crm.records.v1 import records_service_pb2 as rpb
 from crm_platform.context import Principal
-from crm_platform.db import Database, utcnow
+from crm_platform.db import Database, in_chunks, rfc3339, utcnow
 from crm_platform.errors import InvalidArgument, NotFound, PermissionDenied, decode_error
 from crm_platform.messaging import Retryable
-from crm_platform.outbox import add_event
-from crm_automation.adapters.clients import Pipeline, Records, task_type_keys
+from crm_platform.outbox import add_events, event_row
+from crm_automation.adapters.clients import Pipeline, Records, refusal, task_type_keys
 from crm_automation.adapters.orm import OUTBOX, Company, Process, ProcessRun
 from crm_automation.domain import model
 
@@ -30,6 +30,11 @@ RUN_TOPIC = "crm.automation.run.v1"
 # Records did not answer: wait (the event is retried), never mark the run failed for that.
 TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 TOPICS = (RUN_TOPIC,)
+TASK_BATCH = 500  # records' CreateTasks limit
+
+
+class RunRefused(Exception):
+    """Records refused a run's task (the consumer retries the event, then parks it)."""
 
 
 class AutomationService:
@@ -40,7 +45,6 @@ class AutomationService:
         self.pipeline = pipeline
         self.records = records
         self.run_attempts = run_attempts
-        self.park = None  # set by the consumer process: publishes to a dead-letter topic
 
     # ---- definitions ----------------------------------------------------------------------
     @staticmethod
@@ -142,99 +146,152 @@ class AutomationService:
             s.add(Company(id=cid, time_zone=message.time_zone or model.DEFAULT_TIME_ZONE))
 
     def run_for_event(self, s: Session, message) -> None:
-        """Run every matching process for one record event, at most once per (process, event)."""
+        """Run every matching process for one record event, at most once per (process, event).
+
+        A run records refuses raises RunRefused once every run was tried: the consumer rolls the
+        transaction back, retries the event with backoff (runs that succeeded are replayed by their
+        idempotency keys) and after its last attempt parks the event and `park_failed` marks the
+        runs failed. No waiting happens inside the transaction, which would hold the database's
+        write lock (SQLite) for every other writer of this service meanwhile.
+        """
         event = to_record_event(message)
         if event is None or event.automated:
             return  # a change a process made never starts processes: no loops
         company_id = message.metadata.company_id
-        processes = s.execute(select(Process).where(Process.trigger_event == event.event,
-                                                    Process.enabled.is_(True),
-                                                    Process.deleted_at.is_(None))).scalars().all()
-        company = s.get(Company, company_id)
-        zone = company.time_zone if company else model.DEFAULT_TIME_ZONE
-        for p in processes:
-            if not model.matches(_definition(p), event):
-                continue
-            run = s.execute(select(ProcessRun).where(ProcessRun.process_id == p.id,
-                                                     ProcessRun.event_id == event.event_id)).scalar_one_or_none()
-            if run is not None and run.outcome == "succeeded":
-                continue
-            if run is None:
-                run = ProcessRun(id=str(uuid.uuid4()), process_id=p.id, event_id=event.event_id, event=event.event,
-                                 record_type=event.record_type, record_id=event.record_id, outcome="running",
-                                 attempts=0, created_at=utcnow())
-                s.add(run)
-            error = self._create_task(p, run, event, company_id, zone)
-            if error:
-                run.outcome, run.error, run.finished_at = "failed", error[:2000], utcnow()
-                self._park(message, error, p.id)
-            self._finished(s, run, company_id, p.author_id)
-
-    def _create_task(self, p: Process, run: ProcessRun, event: model.RecordEvent, company_id: str,
-                     zone: str) -> str:
-        """Create the process's task; retry a refusal a few times, wait out an outage. Return the error, if any."""
-        assignee = event.responsible_id if p.assignee == "responsible" and event.responsible_id else p.author_id
-        error = ""
-        for attempt in range(self.run_attempts):
+        zone = _zone(s, company_id)
+        finished, refused = [], []
+        for p, _, run in _pending_runs(s, [event]):
             run.attempts += 1
             try:
-                task_id = self.records.create_task(
-                    company_id=company_id, acting_user=p.author_id,
-                    idempotency_key=f"process:{p.id}:{event.event_id}", process_id=p.id, task_type=p.task_type,
-                    comment=p.comment, due_at=model.due_at(event.occurred_at, zone, p.due), responsible_id=assignee,
-                    deal_id=event.record_id if event.record_type == "deal" else "",
-                    client_id=event.record_id if event.record_type == "client" else "")
+                task_id = self.records.create_task(company_id, p.author_id, _task_request(p, event, zone))
             except grpc.RpcError as exc:
                 if exc.code() in TRANSIENT:
                     raise Retryable(f"records: {exc.code().name}") from exc
-                body = decode_error(exc.trailing_metadata()) or {}
-                error = f"{body.get('code', exc.code().name)}: {body.get('details') or exc.details()}"
-                log.warning("process %s run %s refused (attempt %d): %s", p.id, run.id, attempt + 1, error)
-                time.sleep(min(0.2 * 2 ** attempt, 2.0))
+                refused.append(refusal(decode_error(exc.trailing_metadata()), exc.code().name, exc.details()))
+                log.warning("process %s run %s refused: %s", p.id, run.id, refused[-1])
                 continue
             run.outcome, run.task_id, run.error, run.finished_at = "succeeded", task_id, "", utcnow()
-            return ""
-        return error
+            finished.append(_finished(run, company_id, p.author_id))
+        if refused:
+            raise RunRefused("; ".join(refused))
+        add_events(s, OUTBOX, finished)
 
-    def _park(self, message, error: str, process_id: str) -> None:
-        """Send the event, with the failed process named, to the dead-letter topic."""
-        if self.park is None:
-            return
-        topic = next(t for t, classes in SUBSCRIBED.items() if type(message) in classes)
-        headers = [("event_type", message.DESCRIPTOR.full_name.encode()),
-                   ("event_id", message.metadata.event_id.encode()), ("error", error.encode()[:4000]),
-                   ("process_id", process_id.encode())]
-        self.park(topic, message.metadata.aggregate_id.encode(), message.SerializeToString(), headers)
+    def run_for_events(self, s: Session, messages: list) -> set[str]:
+        """Run the matching processes of many events of one company (one poll's worth) with one
+        `CreateTasks` call per acting author, in the consumer's transaction.
+
+        Returns the ids of the events left for `run_for_event`: those with a run records refused,
+        which that path tries again (with the consumer's backoff) and then parks. A records outage
+        raises Retryable.
+        """
+        events = [e for e in map(to_record_event, messages) if e is not None and not e.automated]
+        if not events:
+            return set()
+        company_id = messages[0].metadata.company_id
+        zone = _zone(s, company_id)
+        by_author: dict[str, list] = {}
+        for p, event, run in _pending_runs(s, events):
+            by_author.setdefault(p.author_id, []).append((p, event, run))
+        left: set[str] = set()
+        finished = []
+        for author, runs in by_author.items():
+            for i in range(0, len(runs), TASK_BATCH):
+                chunk = runs[i:i + TASK_BATCH]
+                for _, _, run in chunk:
+                    run.attempts += 1
+                try:
+                    results = self.records.create_tasks(company_id, author,
+                                                        [_task_request(p, e, zone) for p, e, _ in chunk])
+                except grpc.RpcError as exc:
+                    if exc.code() in TRANSIENT:
+                        raise Retryable(f"records: {exc.code().name}") from exc
+                    raise
+                for (p, event, run), (task_id, error) in zip(chunk, results):
+                    if error:
+                        log.warning("process %s run %s refused: %s", p.id, run.id, error)
+                        left.add(event.event_id)
+                        continue
+                    run.outcome, run.task_id, run.error, run.finished_at = "succeeded", task_id, "", utcnow()
+                    finished.append(_finished(run, company_id, p.author_id))
+        add_events(s, OUTBOX, finished)
+        return left
 
     def park_failed(self, message, error: str) -> None:
-        """After the last attempt: show the runs of this event as failed (the event went to the DLQ)."""
+        """After the last attempt (the event went to the DLQ): show its runs as failed.
+
+        A run whose task records did create is not one of them, although its success was rolled back
+        with the refused run's attempt: asking records once more replays that task by its key.
+        """
         event = to_record_event(message)
         if event is None:
             return
         company_id = message.metadata.company_id
+        error = error.removeprefix(f"{RunRefused.__module__}.{RunRefused.__qualname__}: ")  # what records said
         with self.db.session(company_id=company_id, write=True) as s:
-            for p in s.execute(select(Process).where(Process.trigger_event == event.event,
-                                                     Process.deleted_at.is_(None))).scalars():
-                if not model.matches(_definition(p), event):
-                    continue
-                run = s.execute(select(ProcessRun).where(ProcessRun.process_id == p.id,
-                                                         ProcessRun.event_id == event.event_id)).scalar_one_or_none()
-                if run is not None and run.outcome == "succeeded":
-                    continue
-                if run is None:
-                    run = ProcessRun(id=str(uuid.uuid4()), process_id=p.id, event_id=event.event_id,
-                                     event=event.event, record_type=event.record_type, record_id=event.record_id,
-                                     attempts=0, created_at=utcnow())
-                    s.add(run)
-                run.outcome, run.error, run.finished_at = "failed", error[:2000], utcnow()
-                self._finished(s, run, company_id, p.author_id)
+            zone = _zone(s, company_id)
+            finished = []
+            for p, _, run in _pending_runs(s, [event], enabled_only=False):
+                run.attempts = max(run.attempts, self.run_attempts)
+                try:
+                    task_id = self.records.create_task(company_id, p.author_id, _task_request(p, event, zone))
+                    run.outcome, run.task_id, run.error = "succeeded", task_id, ""
+                except grpc.RpcError:
+                    run.outcome, run.error = "failed", error[:2000]
+                run.finished_at = utcnow()
+                finished.append(_finished(run, company_id, p.author_id))
+            add_events(s, OUTBOX, finished)
 
-    @staticmethod
-    def _finished(s: Session, run: ProcessRun, company_id: str, actor: str) -> None:
-        add_event(s, OUTBOX, topic=RUN_TOPIC, aggregate_type="process_run", aggregate_id=run.process_id,
-                  message=aev.ProcessRunFinished(process_id=run.process_id, trigger_event_id=run.event_id,
-                                                 outcome=run.outcome, task_id=run.task_id, error=run.error),
-                  company_id=company_id, actor_id=actor)
+
+def _finished(run: ProcessRun, company_id: str, actor: str) -> dict:
+    """The outbox row announcing a finished run (`ProcessRunFinished`)."""
+    return event_row(topic=RUN_TOPIC, aggregate_type="process_run", aggregate_id=run.process_id,
+                     message=aev.ProcessRunFinished(process_id=run.process_id, trigger_event_id=run.event_id,
+                                                    outcome=run.outcome, task_id=run.task_id, error=run.error),
+                     company_id=company_id, actor_id=actor)
+
+
+def _zone(s: Session, company_id: str) -> str:
+    company = s.get(Company, company_id)
+    return company.time_zone if company else model.DEFAULT_TIME_ZONE
+
+
+def _pending_runs(s: Session, events: list[model.RecordEvent],
+                  enabled_only: bool = True) -> list[tuple[Process, model.RecordEvent, ProcessRun]]:
+    """The (process, event, run) of every process an event matches that has not succeeded for it yet;
+    runs not started before are added to the session. Two queries, however many events."""
+    q = select(Process).where(Process.trigger_event.in_({e.event for e in events}), Process.deleted_at.is_(None))
+    processes = s.execute(q.where(Process.enabled.is_(True)) if enabled_only else q).scalars().all()
+    pairs = [(p, e) for e in events for p in processes
+             if p.trigger_event == e.event and model.matches(_definition(p), e)]
+    if not pairs:
+        return []
+    process_ids = list({p.id for p, _ in pairs})
+    runs = {(r.process_id, r.event_id): r for rows in in_chunks(s, lambda one_of: select(ProcessRun).where(
+        ProcessRun.process_id.in_(process_ids), one_of(ProcessRun.event_id)), list({e.event_id for _, e in pairs}))
+        for r in rows.scalars()}
+    pending = []
+    for p, e in pairs:
+        run = runs.get((p.id, e.event_id))
+        if run is not None and run.outcome == "succeeded":
+            continue
+        if run is None:
+            run = runs[(p.id, e.event_id)] = ProcessRun(
+                id=str(uuid.uuid4()), process_id=p.id, event_id=e.event_id, event=e.event,
+                record_type=e.record_type, record_id=e.record_id, outcome="running", attempts=0,
+                created_at=utcnow())
+            s.add(run)
+        pending.append((p, e, run))
+    return pending
+
+
+def _task_request(p: Process, event: model.RecordEvent, zone: str) -> rpb.CreateTaskRequest:
+    """The task a process makes for an event; the idempotency key is the (process, event) pair."""
+    assignee = event.responsible_id if p.assignee == "responsible" and event.responsible_id else p.author_id
+    return rpb.CreateTaskRequest(
+        type=p.task_type, comment=p.comment, due_at=rfc3339(model.due_at(event.occurred_at, zone, p.due)),
+        responsible_id=assignee, deal_id=event.record_id if event.record_type == "deal" else "",
+        client_id=event.record_id if event.record_type == "client" else "",
+        idempotency_key=f"process:{p.id}:{event.event_id}", process_id=p.id)
 
 
 def _apply(p: Process, d: model.Definition) -> None:

@@ -10,6 +10,13 @@ from crm.records.v1 import records_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
 from crm_platform.errors import InvalidArgument
 from crm_records.domain import model
+from crm_records.service_layer.services import NewTask
+
+
+def new_task(request: pb.CreateTaskRequest) -> NewTask:
+    return NewTask(type=request.type, comment=request.comment, due_at=request.due_at,
+                   responsible_id=request.responsible_id, deal_id=request.deal_id, client_id=request.client_id,
+                   idempotency_key=request.idempotency_key, process_id=request.process_id)
 
 
 def client_pb(c) -> pb.Client:
@@ -187,11 +194,14 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
 
     # tasks
     def CreateTask(self, request, context):
-        t = self.svc.create_task(current_principal(), type=request.type, comment=request.comment,
-                                 due_at=request.due_at, responsible_id=request.responsible_id,
-                                 deal_id=request.deal_id, client_id=request.client_id,
-                                 idempotency_key=request.idempotency_key, process_id=request.process_id)
+        t = self.svc.create_task(current_principal(), **vars(new_task(request)))
         return pb.CreateTaskResponse(task=task_pb(t))
+
+    def CreateTasks(self, request, context):
+        results = self.svc.create_tasks(current_principal(), [new_task(r) for r in request.tasks])
+        return pb.CreateTasksResponse(results=[
+            pb.CreateTaskResult(task_id=task_id, error_json=json.dumps(error.body(), default=str) if error else "")
+            for task_id, error in results])
 
     def GetTask(self, request, context):
         return pb.GetTaskResponse(task=task_pb(self.svc.get_task(current_principal(), request.id)))

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import uuid
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
@@ -26,8 +27,8 @@ from sqlalchemy.orm import Session
 from crm.records.events.v1 import records_events_pb2 as ev
 from crm_platform.context import Principal
 from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
-from crm_platform.errors import AppError, Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound, \
-    PermissionDenied
+from crm_platform.errors import AppError, Conflict, FailedPrecondition, FieldCollector, FieldErrors, InvalidArgument, \
+    NotFound, PermissionDenied
 from crm_platform.outbox import add_events, event_row
 from crm_records.adapters.board import newest_deals
 from crm_records.adapters.directory import StageDirectory, UserDirectory
@@ -43,6 +44,7 @@ CLIENT_TOPIC = "crm.records.client.v1"
 TASK_TOPIC = "crm.records.task.v1"
 TOPICS = (DEAL_TOPIC, CLIENT_TOPIC, TASK_TOPIC)
 MAX_BULK = 10000
+MAX_TASK_BATCH = 500
 SOURCES = {"user": ev.CHANGE_SOURCE_USER, "automation": ev.CHANGE_SOURCE_AUTOMATION,
            "system": ev.CHANGE_SOURCE_SYSTEM}
 DEAL_BUILTINS = ("title", "amount", "client_id", "responsible_id")
@@ -64,6 +66,20 @@ def _write_pending_events(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_events(session: Session) -> None:
     session.info.pop(PENDING_EVENTS, None)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A task to create: the fields of `CreateTaskRequest`."""
+
+    type: str
+    comment: str = ""
+    due_at: str = ""
+    responsible_id: str = ""
+    deal_id: str = ""
+    client_id: str = ""
+    idempotency_key: str = ""
+    process_id: str = ""
 
 
 def _new_id() -> str:
@@ -940,52 +956,119 @@ class RecordsService:
                     responsible_id: str = "", deal_id: str = "", client_id: str = "", idempotency_key: str = "",
                     process_id: str = "") -> Task:
         """Create a task (users, and the automation's processes with an idempotency key)."""
+        [(task_id, error)] = self.create_tasks(p, [NewTask(
+            type=type, comment=comment, due_at=due_at, responsible_id=responsible_id, deal_id=deal_id,
+            client_id=client_id, idempotency_key=idempotency_key, process_id=process_id)])
+        if error is not None:
+            raise error
+        return self.get_task(p, task_id)
+
+    def create_tasks(self, p: Principal, tasks: list[NewTask]) -> list[tuple[str, AppError | None]]:
+        """Create tasks in one transaction, each at most once per idempotency key.
+
+        Every task gets its own answer, in order: its id (made now, or by an earlier request with
+        the same key) or the error that refused it; a refused task does not stop the others. The
+        automation sends the runs of one poll of events this way: one call and one commit instead
+        of one of each per task.
+        """
+        if len(tasks) > MAX_TASK_BATCH:
+            raise InvalidArgument("too_many_tasks", "Too many tasks in one request", max=MAX_TASK_BATCH)
+        keys = [k for k, _, _ in self.task_types(p)]
+        checked = [self._check_new_task(p, keys, t) for t in tasks]
+        for attempt in range(2):
+            try:
+                with self.db.session(company_id=p.company_id, write=True) as s:
+                    return self._insert_tasks(s, p, checked)
+            except IntegrityError:
+                if attempt:  # a concurrent request stored one of the keys first: the retry replays it
+                    raise
+        raise RuntimeError("unreachable")
+
+    def _check_new_task(self, p: Principal, type_keys: list[str],
+                        t: NewTask) -> tuple[NewTask, _dt.datetime | None, str, list[dict]]:
+        """What can be checked before the transaction: (the task normalised, due time, request hash, field errors)."""
         errors = FieldCollector()
-        self._check_task_type(p, errors, type)
-        comment = (comment or "").strip()
+        if not t.type:
+            errors.add("type", "required")
+        elif t.type not in type_keys:
+            errors.add("type", "invalid_choice", options=", ".join(type_keys))
+        comment = (t.comment or "").strip()
         if len(comment) > model.LONG_TEXT_MAX:
             errors.add("comment", "too_long", max=model.LONG_TEXT_MAX)
-        due = model.parse_datetime(due_at) if due_at else None
-        if not due_at:
+        due = model.parse_datetime(t.due_at) if t.due_at else None
+        if not t.due_at:
             errors.add("due_at", "required")
         elif due is None:
             errors.add("due_at", "invalid_datetime")
-        if len(process_id or "") > 36:
+        if len(t.process_id or "") > 36:
             errors.add("process_id", "too_long", max=36)
-        responsible_id = responsible_id or p.user_id
-        self._check_user(p, errors, responsible_id)
-        request_hash = fingerprint(type=type, comment=comment, due_at=model.iso(due), responsible_id=responsible_id,
-                                   deal_id=deal_id, client_id=client_id, process_id=process_id)
+        t = replace(t, comment=comment, responsible_id=t.responsible_id or p.user_id,
+                    idempotency_key=(t.idempotency_key or "")[:200])
+        self._check_user(p, errors, t.responsible_id)
+        digest = fingerprint(type=t.type, comment=comment, due_at=model.iso(due), responsible_id=t.responsible_id,
+                             deal_id=t.deal_id, client_id=t.client_id, process_id=t.process_id)
+        return t, due, digest, errors.fields
 
-        def work(s: Session) -> str:
-            linked_client = client_id or None
-            if deal_id:
-                deal = s.execute(select(Deal).where(Deal.id == deal_id)).scalar_one_or_none()
+    def _insert_tasks(self, s: Session, p: Principal, checked: list) -> list[tuple[str, AppError | None]]:
+        """Replay known keys, check the linked records (one query per table), insert the rest."""
+        keys = list({t.idempotency_key for t, *_ in checked if t.idempotency_key})
+        stored = {r.key: (r.request_hash, r.response.decode()) for rows in in_chunks(
+            s, lambda one_of: select(IDEMPOTENCY.c.key, IDEMPOTENCY.c.request_hash, IDEMPOTENCY.c.response).where(
+                IDEMPOTENCY.c.company_id == p.company_id, IDEMPOTENCY.c.operation == "CreateTask",
+                one_of(IDEMPOTENCY.c.key)), keys) for r in rows}
+        deals = {r.id: r for rows in in_chunks(s, lambda one_of: select(Deal.id, Deal.client_id, Deal.deleted).where(
+            one_of(Deal.id)), list({t.deal_id for t, *_ in checked if t.deal_id})) for r in rows}
+        clients = {r.id: r for rows in in_chunks(s, lambda one_of: select(Client.id, Client.deleted).where(
+            one_of(Client.id)), list({t.client_id for t, *_ in checked if t.client_id})) for r in rows}
+        now, src = utcnow(), source_of(p)
+        results: list[tuple[str, AppError | None]] = []
+        history: list[dict] = []
+        remembered: list[dict] = []
+        for t, due, digest, static_errors in checked:
+            if t.idempotency_key in stored:
+                known_hash, known_id = stored[t.idempotency_key]
+                results.append((known_id, None) if known_hash == digest else ("", Conflict(
+                    "idempotency_key_reused", "This idempotency key was used for another request")))
+                continue
+            errors = FieldCollector()
+            errors.fields.extend(static_errors)
+            linked_client = t.client_id or None
+            if t.deal_id:
+                deal = deals.get(t.deal_id)
                 if deal is None:
                     errors.add("deal_id", "unknown_reference")
                 elif deal.deleted:
                     errors.add("deal_id", "record_deleted")
                 elif not linked_client:
                     linked_client = deal.client_id
-            if client_id:
-                self._linkable_client(s, errors, client_id)
-            errors.raise_if_any()
-            now = utcnow()
-            task = Task(id=_new_id(), company_id=p.company_id, type=type, comment=comment, due_at=due,
-                        responsible_id=responsible_id, deal_id=deal_id or None, client_id=linked_client,
-                        done=False, created_at=now, created_by=p.user_id, process_id=process_id or None)
+            if t.client_id:
+                client = clients.get(t.client_id)
+                if client is None:
+                    errors.add("client_id", "unknown_reference")
+                elif client.deleted:
+                    errors.add("client_id", "record_deleted")
+            if errors.fields:
+                results.append(("", FieldErrors(errors.fields)))
+                continue
+            task = Task(id=_new_id(), company_id=p.company_id, type=t.type, comment=t.comment, due_at=due,
+                        responsible_id=t.responsible_id, deal_id=t.deal_id or None, client_id=linked_client,
+                        done=False, created_at=now, created_by=p.user_id, process_id=t.process_id or None)
             s.add(task)
-            s.flush()
-            for entity, rid in (("deal", deal_id), ("client", linked_client)):
-                if rid:
-                    self._history(s, p, entity, rid, source_of(p), "task_created",
-                                  [{"field": "task", "old": None, "new": task.id}], now)
+            history += [{"company_id": p.company_id, "entity": entity, "record_id": rid, "at": now,
+                         "actor_id": p.user_id or "system", "source": src, "action": "task_created",
+                         "changes": [{"field": "task", "old": None, "new": task.id}]}
+                        for entity, rid in (("deal", t.deal_id), ("client", linked_client)) if rid]
             self._publish(s, TASK_TOPIC, "task", task.id, ev.TaskCreated(
-                task=self.task_snapshot(task), source=SOURCES[source_of(p)]), p)
-            return task.id
-
-        task_id, _ = self._idempotent("CreateTask", p, idempotency_key, request_hash, work)
-        return self.get_task(p, task_id)
+                task=self.task_snapshot(task), source=SOURCES[src]), p)
+            if t.idempotency_key:
+                stored[t.idempotency_key] = (digest, task.id)  # the same key twice in one request: one task
+                remembered.append({"company_id": p.company_id, "key": t.idempotency_key, "operation": "CreateTask",
+                                   "request_hash": digest, "response": task.id.encode(), "created_at": now})
+            results.append((task.id, None))
+        s.flush()
+        bulk_insert(s, History.__table__, history)
+        bulk_insert(s, IDEMPOTENCY, remembered)
+        return results
 
     def get_task(self, p: Principal, task_id: str) -> Task:
         with self.db.session(company_id=p.company_id) as s:

@@ -554,6 +554,26 @@ class CreateTaskResponse(_message.Message):
     task: Task
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
+class CreateTasksRequest(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[CreateTaskRequest]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[CreateTaskRequest, _Mapping]]] = ...) -> None: ...
+
+class CreateTasksResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CreateTaskResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CreateTaskResult, _Mapping]]] = ...) -> None: ...
+
+class CreateTaskResult(_message.Message):
+    __slots__ = ("task_id", "error_json")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    error_json: str
+    def __init__(self, task_id: _Optional[str] = ..., error_json: _Optional[str] = ...) -> None: ...
+
 class GetTaskRequest(_message.Message):
     __slots__ = ("id",)
     ID_FIELD_NUMBER: _ClassVar[int]

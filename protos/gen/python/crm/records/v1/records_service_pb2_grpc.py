@@ -130,6 +130,11 @@ class RecordsServiceStub:
                 request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskRequest.SerializeToString,
                 response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskResponse.FromString,
                 _registered_method=True)
+        self.CreateTasks = channel.unary_unary(
+                '/crm.records.v1.RecordsService/CreateTasks',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTasksRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTasksResponse.FromString,
+                _registered_method=True)
         self.GetTask = channel.unary_unary(
                 '/crm.records.v1.RecordsService/GetTask',
                 request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetTaskRequest.SerializeToString,
@@ -294,6 +299,14 @@ class RecordsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTasks(self, request, context):
+        """CreateTasks adds up to 500 tasks in one transaction, each at most once per idempotency key; each
+        gets its own result (the automation sends the runs of one poll of events this way).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetTask(self, request, context):
         """GetTask returns one task.
         """
@@ -426,6 +439,11 @@ def add_RecordsServiceServicer_to_server(servicer, server):
                     servicer.CreateTask,
                     request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskRequest.FromString,
                     response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskResponse.SerializeToString,
+            ),
+            'CreateTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTasks,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTasksRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTasksResponse.SerializeToString,
             ),
             'GetTask': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTask,
@@ -967,6 +985,33 @@ class RecordsService:
             '/crm.records.v1.RecordsService/CreateTask',
             crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskRequest.SerializeToString,
             crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/CreateTasks',
+            crm_dot_records_dot_v1_dot_records__service__pb2.CreateTasksRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.CreateTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,
