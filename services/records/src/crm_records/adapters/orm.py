@@ -1,4 +1,5 @@
-"""Records tables (SQLAlchemy 2 declarative). Tenant-owned rows mix in TenantScoped.
+"""Records tables (SQLAlchemy 2 declarative). Tenant-owned rows mix in TenantScoped (TenantLed where
+every index of the table starts with company_id).
 
 Indexes follow the list screens: every list is scoped by company, hides or shows deleted rows,
 filters by stage/funnel/responsible and pages by keyset on (created_at, id).
@@ -11,7 +12,7 @@ import datetime as _dt
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from crm_platform.db import TenantScoped
+from crm_platform.db import TenantLed, TenantScoped
 from crm_platform.tables import BigId, add_platform_tables, service_metadata
 
 
@@ -27,7 +28,7 @@ IDEMPOTENCY = PLATFORM["idempotency_keys"]
 Money = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Client(TenantScoped, Base):
+class Client(TenantLed, Base):
     __tablename__ = "clients"
     __table_args__ = (
         Index("ix_clients_list", "company_id", "deleted", "created_at", "id"),
@@ -54,7 +55,7 @@ class Client(TenantScoped, Base):
     deleted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
-class Deal(TenantScoped, Base):
+class Deal(TenantLed, Base):
     __tablename__ = "deals"
     __table_args__ = (
         Index("ix_deals_list", "company_id", "deleted", "created_at", "id"),
@@ -80,7 +81,7 @@ class Deal(TenantScoped, Base):
     deleted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
-class Task(TenantScoped, Base):
+class Task(TenantLed, Base):
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_due", "company_id", "due_at", "id"),
@@ -113,7 +114,7 @@ class TaskType(TenantScoped, Base):
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-class History(TenantScoped, Base):
+class History(TenantLed, Base):
     """One change of a record: who, when, what (a list of field, old, new)."""
 
     __tablename__ = "history"
