@@ -10,7 +10,7 @@ from crm.automation.v1 import automation_service_pb2_grpc as pb_grpc
 from crm.identity.events.v1 import identity_events_pb2 as iev
 from crm_platform.auth import TokenSigner, read_key
 from crm_platform.idempotency import IdempotencyStore
-from crm_platform.messaging import IdempotentConsumer, Subscription
+from crm_platform.messaging import FETCH_MAX_WAIT_MS, IdempotentConsumer, Subscription
 from crm_platform.outbox import OutboxRelay
 from crm_platform.rpc import GrpcServer
 from crm_platform.runtime import GrpcComponent, LoopComponent, run
@@ -47,7 +47,8 @@ def consumer(settings: AutomationSettings, db):
     for topic, classes in SUBSCRIBED.items():
         subs += [Subscription(topic, cls, svc.run_for_event, svc.run_for_events) for cls in classes]
     loop = IdempotentConsumer(db, PLATFORM["processed_events"], settings.kafka_bootstrap, CONSUMER_GROUP, subs,
-                              max_attempts=settings.run_attempts, on_dead_letter=svc.park_failed)
+                              max_attempts=settings.run_attempts, on_dead_letter=svc.park_failed,
+                              fetch_max_wait_ms=FETCH_MAX_WAIT_MS)  # event->task latency is a goal
     return [LoopComponent("consumer", loop)]
 
 

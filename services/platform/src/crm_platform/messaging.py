@@ -31,10 +31,12 @@ from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 log = logging.getLogger(__name__)
 
 
-# How long the broker may hold a fetch that finds nothing new. Apache Kafka answers a waiting fetch
-# as soon as a record arrives, so there this only bounds idle polling; Tansu (dev and tests) answers
-# at the end of the wait, so it is most of an event's delivery time: at kafka-python's default of
-# 500 ms, produce->consume took 135 ms p50 / 254 ms p99 there; at 100 ms, 30 / 54 ms (bench floor C).
+# How long the broker may hold a fetch that finds nothing new, for a consumer whose latency is a
+# goal (automation's). Apache Kafka answers a waiting fetch as soon as a record arrives, so there this
+# only bounds idle polling; Tansu (dev and tests) answers at the end of the wait, so it is most of an
+# event's delivery time: at kafka-python's default of 500 ms, produce->consume took 135 ms p50 / 254 ms
+# p99 there; at 100 ms, 30 / 54 ms (bench floor C). Not the default: five times the idle fetches cost
+# every consumer's process CPU (the card lost ~20 % of its throughput with all consumers at 100 ms).
 FETCH_MAX_WAIT_MS = 100
 
 
@@ -103,7 +105,7 @@ class IdempotentConsumer:
     def __init__(self, db: Database, processed: Table, bootstrap: str, name: str,
                  subscriptions: Iterable[Subscription], *, max_attempts: int = 5, backoff: float = 0.2,
                  on_dead_letter: Callable[[object, str], None] | None = None, partitions: int = 6,
-                 concurrency: int = 8):
+                 concurrency: int = 8, fetch_max_wait_ms: int = 500):
         self.db = db
         self.processed = processed
         self.bootstrap = bootstrap
@@ -117,6 +119,7 @@ class IdempotentConsumer:
         self.stop_event = threading.Event()
         self.ready = threading.Event()
         self.concurrency = concurrency
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._pool: ThreadPoolExecutor | None = None
         self._dlq_producer: KafkaProducer | None = None
         self._dlq_lock = threading.Lock()
@@ -125,7 +128,7 @@ class IdempotentConsumer:
         TopicManager(self.bootstrap, self.partitions).ensure(self.topics)
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap.split(","), group_id=self.name,
                                  enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=200,
-                                 fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                                 fetch_max_wait_ms=self.fetch_max_wait_ms,
                                  # on Tansu the session timeout also bounds how long a member that
                                  # vanished (killed, or closed without leaving: see _close) holds
                                  # up the next join: its partitions move ~20 s after it went
@@ -199,7 +202,8 @@ class IdempotentConsumer:
 
     def _apply_together(self, batch: dict) -> set[tuple]:
         """Apply the poll's batchable events, one transaction per (company, batch handler); return the
-        (partition, offset) of every record finished here."""
+        (partition, offset) of every record finished here. (One per partition too, side by side, made
+        fewer tasks per second: more, smaller calls and transactions cost records more per task.)"""
         groups: dict[tuple, list] = {}
         for tp, records in batch.items():
             for record in records:

@@ -15,7 +15,7 @@ import uuid
 from crm.identity.events.v1 import identity_events_pb2 as iev
 from crm.pipeline.events.v1 import pipeline_events_pb2 as pev
 from crm_platform.context import Principal
-from crm_platform.messaging import FETCH_MAX_WAIT_MS, IdempotentConsumer, Subscription, TopicManager
+from crm_platform.messaging import IdempotentConsumer, Subscription, TopicManager
 from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters.orm import PROCESSED
 from crm_records.service_layer.services import RecordsService
@@ -86,7 +86,7 @@ class CacheInvalidator:
                 consumer = KafkaConsumer(*topics, bootstrap_servers=self.bootstrap.split(","),
                                          group_id=self.group, enable_auto_commit=True, auto_offset_reset="latest",
                                          session_timeout_ms=10000, heartbeat_interval_ms=1000,
-                                         metadata_max_age_ms=5000, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
+                                         metadata_max_age_ms=5000)
                 while not self.stop_event.is_set():
                     batch = consumer.poll(timeout_ms=300)
                     if {tp.topic for tp in consumer.assignment()} >= set(topics):
