@@ -13,7 +13,7 @@ import datetime as _dt
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import grpc
 
@@ -102,16 +102,19 @@ class StageDirectory:
 
     def context(self, principal: Principal, stage_id: str, timeout: float | None = None) -> StageContext | None:
         """The stage's context, or None when the stage is not in the caller's company."""
-        key = (principal.company_id, stage_id)
-        hit = self._contexts.get(key)
+        return self._cached(self._contexts, (principal.company_id, stage_id),
+                            lambda: self._fetch_context(principal, stage_id, timeout))
+
+    def _cached(self, cache: dict, key: tuple[str, str], fetch: Callable[[], Any]):
+        """The cached value of `key`, else `fetch()`'s, kept unless None (or raced by an invalidation)."""
+        hit = cache.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        generation = self._generations.of(principal.company_id)
-        ctx = self._fetch_context(principal, stage_id, timeout)
-        if ctx is None:
-            return None
-        self._keep(self._contexts, key, ctx, generation)
-        return ctx
+        generation = self._generations.of(key[0])
+        value = fetch()
+        if value is not None:
+            self._keep(cache, key, value, generation)
+        return value
 
     def _keep(self, cache: dict, key: tuple[str, str], value, generation: int) -> None:
         with self._lock:
@@ -138,28 +141,16 @@ class StageDirectory:
 
     def default_stage_id(self, principal: Principal, entity: str) -> str:
         """Where new records of `entity` go when no stage is given."""
-        key = (principal.company_id, entity)
-        hit = self._defaults.get(key)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        generation = self._generations.of(principal.company_id)
-        stage_id = self._fetch_default(principal, entity)
-        self._keep(self._defaults, key, stage_id, generation)
-        return stage_id
+        return self._cached(self._defaults, (principal.company_id, entity),
+                            lambda: self._fetch_default(principal, entity))
 
     def funnel_stages(self, principal: Principal, funnel_id: str) -> tuple[BoardStage, ...]:
         """The stages of one of the caller's funnels in its order (groups, then positions).
 
         Raises NotFound `funnel_not_found` for a funnel that is missing or another company's (not cached).
         """
-        key = (principal.company_id, funnel_id)
-        hit = self._funnels.get(key)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        generation = self._generations.of(principal.company_id)
-        stages = self._fetch_funnel_stages(principal, funnel_id)
-        self._keep(self._funnels, key, stages, generation)
-        return stages
+        return self._cached(self._funnels, (principal.company_id, funnel_id),
+                            lambda: self._fetch_funnel_stages(principal, funnel_id))
 
     def _fetch_context(self, principal: Principal, stage_id: str, timeout: float | None = None) -> StageContext | None:
         from crm.pipeline.v1 import pipeline_service_pb2 as ppb

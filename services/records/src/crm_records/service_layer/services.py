@@ -82,6 +82,15 @@ class NewTask:
     process_id: str = ""
 
 
+def _linkable(errors: FieldCollector, field: str, row) -> bool:
+    """Whether a record named in `field` can be linked to (it exists, not deleted); a field error if not."""
+    if row is None:
+        errors.add(field, "unknown_reference")
+    elif row.deleted:
+        errors.add(field, "record_deleted")
+    return row is not None and not row.deleted
+
+
 def _new_id() -> str:
     return str(uuid.uuid4())
 
@@ -359,11 +368,7 @@ class RecordsService:
         return self.get_deal(p, deal_id)
 
     def _linkable_client(self, s: Session, errors: FieldCollector, client_id: str) -> None:
-        row = s.execute(select(Client.id, Client.deleted).where(Client.id == client_id)).first()
-        if row is None:
-            errors.add("client_id", "unknown_reference")
-        elif row.deleted:
-            errors.add("client_id", "record_deleted")
+        _linkable(errors, "client_id", s.execute(select(Client.id, Client.deleted).where(Client.id == client_id)).first())
 
     def get_deal(self, p: Principal, deal_id: str) -> Deal:
         with self.db.session(company_id=p.company_id) as s:
@@ -1017,9 +1022,9 @@ class RecordsService:
                 IDEMPOTENCY.c.company_id == p.company_id, IDEMPOTENCY.c.operation == "CreateTask",
                 one_of(IDEMPOTENCY.c.key)), keys) for r in rows}
         deals = {r.id: r for rows in in_chunks(s, lambda one_of: select(Deal.id, Deal.client_id, Deal.deleted).where(
-            one_of(Deal.id)), list({t.deal_id for t, *_ in checked if t.deal_id})) for r in rows}
+            Deal.company_id == p.company_id, one_of(Deal.id)), list({t.deal_id for t, *_ in checked if t.deal_id})) for r in rows}
         clients = {r.id: r for rows in in_chunks(s, lambda one_of: select(Client.id, Client.deleted).where(
-            one_of(Client.id)), list({t.client_id for t, *_ in checked if t.client_id})) for r in rows}
+            Client.company_id == p.company_id, one_of(Client.id)), list({t.client_id for t, *_ in checked if t.client_id})) for r in rows}
         now, src = utcnow(), source_of(p)
         results: list[tuple[str, AppError | None]] = []
         history: list[dict] = []
@@ -1033,20 +1038,10 @@ class RecordsService:
             errors = FieldCollector()
             errors.fields.extend(static_errors)
             linked_client = t.client_id or None
-            if t.deal_id:
-                deal = deals.get(t.deal_id)
-                if deal is None:
-                    errors.add("deal_id", "unknown_reference")
-                elif deal.deleted:
-                    errors.add("deal_id", "record_deleted")
-                elif not linked_client:
-                    linked_client = deal.client_id
+            if t.deal_id and _linkable(errors, "deal_id", deals.get(t.deal_id)) and not linked_client:
+                linked_client = deals[t.deal_id].client_id
             if t.client_id:
-                client = clients.get(t.client_id)
-                if client is None:
-                    errors.add("client_id", "unknown_reference")
-                elif client.deleted:
-                    errors.add("client_id", "record_deleted")
+                _linkable(errors, "client_id", clients.get(t.client_id))
             if errors.fields:
                 results.append(("", FieldErrors(errors.fields)))
                 continue
