@@ -50,6 +50,8 @@ def write(R: dict, path: pathlib.Path) -> None:
             f"{load.get('method')} in {_f(load.get('seconds'))} s ({load.get('clients', 0):,} clients too)"
         w(f"Data: {R.get('deals', 0):,} deals in one company, {load.get('small_companies', 3)} small companies "
           f"(20 deals each, through the API); bulk load {how}.\n")
+    for note in R.get("notes") or ():
+        w(f"{note}\n")
     w(_text("notes"))
 
     # ---- floors
