@@ -194,7 +194,7 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
 
     # tasks
     def CreateTask(self, request, context):
-        t = self.svc.create_task(current_principal(), **vars(new_task(request)))
+        t = self.svc.create_task(current_principal(), new_task(request))
         return pb.CreateTaskResponse(task=task_pb(t))
 
     def CreateTasks(self, request, context):

@@ -950,20 +950,19 @@ class RecordsService:
             raise Conflict("task_type_exists", "This task type already exists", field="name") from exc
         return key, name, False
 
-    def _check_task_type(self, p: Principal, errors: FieldCollector, type_key: str) -> None:
-        keys = [k for k, _, _ in self.task_types(p)]
+    def _task_type_keys(self, p: Principal) -> list[str]:
+        return [k for k, _, _ in self.task_types(p)]
+
+    @staticmethod
+    def _check_task_type(errors: FieldCollector, type_key: str, keys: list[str]) -> None:
         if not type_key:
             errors.add("type", "required")
         elif type_key not in keys:
             errors.add("type", "invalid_choice", options=", ".join(keys))
 
-    def create_task(self, p: Principal, *, type: str, comment: str = "", due_at: str = "",  # noqa: A002
-                    responsible_id: str = "", deal_id: str = "", client_id: str = "", idempotency_key: str = "",
-                    process_id: str = "") -> Task:
+    def create_task(self, p: Principal, task: NewTask) -> Task:
         """Create a task (users, and the automation's processes with an idempotency key)."""
-        [(task_id, error)] = self.create_tasks(p, [NewTask(
-            type=type, comment=comment, due_at=due_at, responsible_id=responsible_id, deal_id=deal_id,
-            client_id=client_id, idempotency_key=idempotency_key, process_id=process_id)])
+        [(task_id, error)] = self.create_tasks(p, [task])
         if error is not None:
             raise error
         return self.get_task(p, task_id)
@@ -978,7 +977,7 @@ class RecordsService:
         """
         if len(tasks) > MAX_TASK_BATCH:
             raise InvalidArgument("too_many_tasks", "Too many tasks in one request", max=MAX_TASK_BATCH)
-        keys = [k for k, _, _ in self.task_types(p)]
+        keys = self._task_type_keys(p)
         checked = [self._check_new_task(p, keys, t) for t in tasks]
         for attempt in range(2):
             try:
@@ -993,10 +992,7 @@ class RecordsService:
                         t: NewTask) -> tuple[NewTask, _dt.datetime | None, str, list[dict]]:
         """What can be checked before the transaction: (the task normalised, due time, request hash, field errors)."""
         errors = FieldCollector()
-        if not t.type:
-            errors.add("type", "required")
-        elif t.type not in type_keys:
-            errors.add("type", "invalid_choice", options=", ".join(type_keys))
+        self._check_task_type(errors, t.type, type_keys)
         comment = (t.comment or "").strip()
         if len(comment) > model.LONG_TEXT_MAX:
             errors.add("comment", "too_long", max=model.LONG_TEXT_MAX)
@@ -1072,7 +1068,7 @@ class RecordsService:
     def update_task(self, p: Principal, task_id: str, changes: dict[str, Any]) -> Task:
         errors = FieldCollector()
         if changes.get("type") is not None:
-            self._check_task_type(p, errors, changes["type"])
+            self._check_task_type(errors, changes["type"], self._task_type_keys(p))
         if changes.get("comment") is not None and len(changes["comment"]) > model.LONG_TEXT_MAX:
             errors.add("comment", "too_long", max=model.LONG_TEXT_MAX)
         due = None
