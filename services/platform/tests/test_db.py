@@ -67,3 +67,28 @@ def test_rollback_on_error_keeps_nothing(db):
         raise RuntimeError("boom")
     with db.session(company_id=cid) as s:
         assert s.execute(select(Note)).first() is None
+
+
+def test_overlapped_statements_run_in_order_and_their_error_rolls_the_transaction_back(db):
+    """`Overlapped` runs statements while the caller computes (on PostgreSQL in a worker thread): they run in
+    the order queued, in the session's transaction; an error of one is raised on leaving the block."""
+    from sqlalchemy.exc import DBAPIError
+
+    from crm_platform.db import Overlapped
+
+    cid = str(uuid.uuid4())
+    with db.session(company_id=cid, write=True) as s:
+        s.add(Note(id="n1", text="a"))
+        s.flush()
+        with Overlapped(s) as overlapped:
+            overlapped.run(lambda: s.execute(update(Note).where(Note.id == "n1").values(text="b")))
+            overlapped.run(lambda: s.execute(update(Note).where(Note.id == "n1").values(text=Note.text + "c")))
+            computed = sum(range(1000))  # the caller's own work meanwhile
+        assert computed == 499500
+        assert s.execute(select(Note.text)).scalar_one() == "bc"
+    with pytest.raises(DBAPIError), db.session(company_id=cid, write=True) as s:
+        with Overlapped(s) as overlapped:
+            overlapped.run(lambda: s.execute(update(Note).where(Note.id == "n1").values(text="d")))
+            overlapped.run(lambda: s.execute(update(Note).where(Note.id == "n1").values(text=Note.id / 0)))
+    with db.session(company_id=cid) as s:
+        assert s.execute(select(Note.text)).scalar_one() == "bc"

@@ -44,6 +44,47 @@ def in_chunks(s: Session, make_query, values: list, sqlite_chunk: int = 500) -> 
         yield s.execute(make_query(lambda column, chunk=chunk: column.in_(chunk)))
 
 
+class Overlapped:
+    """Statements of a session's transaction run by a worker thread while the caller computes.
+
+    On PostgreSQL a large UPDATE keeps the server busy for a second while the caller has Python
+    work that does not need its result (the history and events of the same change): `run(fn)`
+    queues `fn()` (which executes statements on the session) and returns at once, so the server
+    and the interpreter work at the same time. Queued work runs in order; leaving the `with`
+    block waits for all of it and raises its first error. The caller must not use the session
+    inside the block. Elsewhere (SQLite connections belong to their thread) `run` runs `fn` at
+    once.
+    """
+
+    def __init__(self, s: Session):
+        self._pool = None
+        if s.get_bind().dialect.name == "postgresql":
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="overlapped")
+        self._pending: list = []
+
+    def run(self, fn) -> None:
+        if self._pool is None:
+            fn()
+        else:
+            self._pending.append(self._pool.submit(fn))
+
+    def __enter__(self) -> "Overlapped":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is None:
+            return
+        try:
+            for future in self._pending:
+                error = future.exception()  # waits; the session is free again after the last one
+                if error is not None and exc[0] is None:
+                    raise error
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 _COPY_TYPES = {"VARCHAR": "varchar", "TEXT": "text", "JSON": "json", "JSONB": "jsonb", "BYTEA": "bytea",
                "TIMESTAMP WITH TIME ZONE": "timestamptz", "BIGINT": "int8", "INTEGER": "int4", "BOOLEAN": "bool"}
 

@@ -342,6 +342,17 @@ class RuleViolation(InvalidArgument):
         self.keys = keys
 
 
+def _read_only(ctx: StageContext) -> set[str]:
+    return set(ctx.rules.autodate) | set(ctx.rules.autonumber) | {
+        k for k, d in ctx.fields.items() if d.type in READ_ONLY_TYPES}
+
+
+def may_refuse(ctx: StageContext, written: set[str]) -> bool:
+    """Whether `enforce_rules` can refuse a save of a record staying in `ctx`'s stage that writes only
+    `written` (False: every such save passes, whatever the record holds)."""
+    return bool(ctx.rules.required) or bool(written & (_read_only(ctx) | set(ctx.rules.one_time)))
+
+
 def enforce_rules(*, ctx: StageContext, previous: StageContext | None, before: dict[str, Any],
                   after: dict[str, Any], written: set[str], entering: bool, now: _dt.datetime,
                   next_number: Callable[[str], int]) -> dict[str, Any]:
@@ -351,8 +362,7 @@ def enforce_rules(*, ctx: StageContext, previous: StageContext | None, before: d
     caller's changes; `written` holds the keys the caller wrote. Order: read-only, one-time, the
     stage's automatic fields (on entering it), then required.
     """
-    read_only = set(ctx.rules.autodate) | set(ctx.rules.autonumber) | {
-        k for k, d in ctx.fields.items() if d.type in READ_ONLY_TYPES}
+    read_only = _read_only(ctx)
     touched = sorted(k for k in written if k in read_only and before.get(k) != after.get(k))
     if touched:
         raise RuleViolation("read_only_field", "These fields are filled by the system", touched, "read_only")

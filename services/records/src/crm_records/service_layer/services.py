@@ -3,7 +3,9 @@
 Every write of a deal or client goes through `_save_*`, which applies the stage rules
 (`domain.model.enforce_rules`), records history and adds the events to the outbox in the same
 transaction. Calls to pipeline and identity happen before the write transaction opens (stage
-contexts are cached, so the lookup inside it is a cache hit).
+contexts are cached, so the lookup inside it is a cache hit); only a bulk responsibility change,
+which learns its records' stages by locking them, asks pipeline from inside it for a stage the
+cache lacks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, replace
-from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import event, or_, select, tuple_, update
@@ -26,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from crm.records.events.v1 import records_events_pb2 as ev
 from crm_platform.context import Principal
-from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
+from crm_platform.db import Database, Overlapped, bulk_insert, in_chunks, utcnow
 from crm_platform.errors import AppError, Conflict, FailedPrecondition, FieldCollector, FieldErrors, InvalidArgument, \
     NotFound, PermissionDenied
-from crm_platform.outbox import add_events, event_row
+from crm_platform.outbox import add_events, event_row, event_rows
 from crm_records.adapters.board import newest_deals
 from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters import totals  # noqa: F401 - keeps the board's per-stage counters on every write
@@ -180,6 +181,12 @@ def _chunked(s: Session, make_query, ids: list[str], scalars: bool = True) -> li
     for result in in_chunks(s, make_query, ids):
         rows.extend(result.scalars() if scalars else result.all())
     return rows
+
+
+def _execute(s: Session, make_query, ids: list[str]) -> None:
+    """Run a statement without rows over `ids` (`crm_platform.db.in_chunks`)."""
+    for _ in in_chunks(s, make_query, ids):
+        pass
 
 
 def _no_number(key: str) -> int:
@@ -714,74 +721,98 @@ class RecordsService:
                 client=snap, previous_responsible_id=prev_resp, source=src), p)
         return True
 
-    def _set_responsible(self, s: Session, p: Principal, entity: str, ids: list[str], responsible_id: str,
-                         source: str, listed: str = "") -> int:
-        """Give many records (not deleted) a new responsible user, set-based: the stage rules are checked for
-        each record in Python, then one UPDATE, one history insert and one event insert (COPY).
+    def _locked(self, s: Session, p: Principal, entity: str, values: list[str], listed: str = "",
+                by: str = "id") -> list:
+        """The rows of the records whose `by` column is one of `values`, locked for this transaction, in id
+        order, with the columns a responsibility change needs; deleted records are left out.
 
         `listed` (the not-found error code) marks ids the caller listed: each must be a record of the company
-        (404 otherwise) and not deleted (409); ids found by a cascade skip the deleted ones."""
+        (404 otherwise) and not deleted (409)."""
         cls = Deal if entity == "deal" else Client
         own = (Deal.title, Deal.amount, Deal.client_id) if entity == "deal" else (Client.name, Client.phone,
                                                                                   Client.email)
         cols = (cls.id, cls.deleted, cls.stage_id, cls.funnel_id, cls.responsible_id, cls.fields, cls.created_by,
                 *own)
         rows = sorted(_chunked(s, lambda one_of: select(*cols).where(
-            cls.company_id == p.company_id, one_of(cls.id)).with_for_update(), ids, scalars=False),
+            cls.company_id == p.company_id, one_of(getattr(cls, by))).with_for_update(), values, scalars=False),
             key=lambda r: r.id)
         if listed:
             found = {r.id for r in rows}
-            missing = [i for i in ids if i not in found]
+            missing = [i for i in values if i not in found]
             if missing:
                 raise NotFound(listed, "Some records were not found", ids=missing[:50])
             deleted = [r.id for r in rows if r.deleted]
             if deleted:
                 raise FailedPrecondition("record_deleted", "Some records are deleted", ids=deleted[:50])
-        rows = [r for r in rows if not r.deleted and r.responsible_id != responsible_id]
-        if not rows:
-            return 0
-        now, src = utcnow(), SOURCES[source]
-        values_of = deal_values if entity == "deal" else client_values
-        history = []
-        for row in rows:
-            ctx = self.stages.require(p, row.stage_id)
-            before = values_of(row)
-            try:
-                model.enforce_rules(ctx=ctx, previous=None, before=before, after={**before, "responsible_id":
-                                                                                  responsible_id},
-                                    written={"responsible_id"}, entering=False, now=now, next_number=_no_number)
-            except model.RuleViolation as exc:
-                exc.details[f"{entity}_id"] = row.id
-                raise
-            history.append({"company_id": p.company_id, "entity": entity, "record_id": row.id, "at": now,
-                            "actor_id": p.user_id or "system", "source": source, "action": "responsible_changed",
-                            "changes": [{"field": "responsible_id", "old": row.responsible_id,
-                                         "new": responsible_id}]})
-            after = SimpleNamespace(**{**row._mapping, "responsible_id": responsible_id})
-            if entity == "deal":
-                self._publish(s, DEAL_TOPIC, "deal", row.id, ev.DealResponsibleChanged(
-                    deal=self.deal_snapshot(p, after, ctx.group_key), previous_responsible_id=row.responsible_id,
-                    source=src), p)
-            else:
-                self._publish(s, CLIENT_TOPIC, "client", row.id, ev.ClientResponsibleChanged(
-                    client=self.client_snapshot(p, after, ctx.group_key),
-                    previous_responsible_id=row.responsible_id, source=src), p)
-        changed = [r.id for r in rows]
-        for _ in in_chunks(s, lambda one_of: update(cls).where(cls.company_id == p.company_id, one_of(cls.id))
-                           .values(responsible_id=responsible_id, updated_at=now)
-                           .execution_options(synchronize_session=False), changed):
-            pass
+        return [r for r in rows if not r.deleted]
+
+    def _reassign(self, s: Session, p: Principal, batches: list[tuple[str, list]], responsible_id: str,
+                  source: str, contexts: dict[str, StageContext]) -> list[int]:
+        """Give locked rows (`_locked`) of deals and clients a new responsible user, set-based: one UPDATE per
+        table, then one history insert and one event insert (COPY) for all. Returns how many of each batch
+        changed (rows that already had this responsible are left alone).
+
+        The UPDATEs run on the server while the stage rules are checked and the history and events are built
+        here (`Overlapped`); a rule refusing a record raises once they are done, and the whole change rolls
+        back. `contexts` has the stage context of every row's stage."""
+        now, src, actor = utcnow(), SOURCES[source], p.user_id or "system"
+        written = {"responsible_id"}
+        refusing = {sid: model.may_refuse(ctx, written) for sid, ctx in contexts.items()}
+        history: list[dict] = []
+        events: list[tuple] = []
+        counts = []
+        with Overlapped(s) as overlapped:
+            for entity, rows in batches:
+                rows = [r for r in rows if r.responsible_id != responsible_id]
+                counts.append(len(rows))
+                if not rows:
+                    continue
+                cls = Deal if entity == "deal" else Client
+                overlapped.run(lambda cls=cls, ids=[r.id for r in rows]: _execute(s, lambda one_of: update(cls).where(
+                    cls.company_id == p.company_id, one_of(cls.id)).values(responsible_id=responsible_id,
+                                                                           updated_at=now)
+                    .execution_options(synchronize_session=False), ids))
+                values_of, snapshot = (deal_values, self.deal_snapshot) if entity == "deal" else \
+                    (client_values, self.client_snapshot)
+                topic, action = (DEAL_TOPIC, "deal") if entity == "deal" else (CLIENT_TOPIC, "client")
+                for row in rows:
+                    ctx = contexts[row.stage_id]
+                    if refusing[row.stage_id]:
+                        before = values_of(row)
+                        try:
+                            model.enforce_rules(ctx=ctx, previous=None, before=before,
+                                                after={**before, "responsible_id": responsible_id}, written=written,
+                                                entering=False, now=now, next_number=_no_number)
+                        except model.RuleViolation as exc:
+                            exc.details[f"{entity}_id"] = row.id
+                            raise
+                    history.append({"company_id": p.company_id, "entity": entity, "record_id": row.id, "at": now,
+                                    "actor_id": actor, "source": source, "action": "responsible_changed",
+                                    "changes": [{"field": "responsible_id", "old": row.responsible_id,
+                                                 "new": responsible_id}]})
+                    snap = snapshot(p, row, ctx.group_key)
+                    snap.responsible_id = responsible_id
+                    message = ev.DealResponsibleChanged(deal=snap, previous_responsible_id=row.responsible_id,
+                                                        source=src) if entity == "deal" else \
+                        ev.ClientResponsibleChanged(client=snap, previous_responsible_id=row.responsible_id,
+                                                    source=src)
+                    events.append((topic, action, row.id, message))
         bulk_insert(s, History.__table__, history)
-        return len(changed)
+        s.info.setdefault(PENDING_EVENTS, []).extend(event_rows(events, company_id=p.company_id, actor_id=actor))
+        return counts
+
+    def _contexts(self, p: Principal, rows: Iterable) -> dict[str, StageContext]:
+        """The stage contexts of the rows' stages (from the cache; pipeline is asked for a stage it lacks)."""
+        return {sid: self.stages.require(p, sid) for sid in {r.stage_id for r in rows}}
 
     def _cascade_client_responsible(self, s: Session, p: Principal, client_ids: list[str], responsible_id: str,
                                     source: str) -> tuple[int, int]:
         """The clients' (not deleted) deals and the open tasks of the clients and those deals follow."""
-        deal_ids = _chunked(s, lambda one_of: select(Deal.id).where(
-            Deal.company_id == p.company_id, one_of(Deal.client_id), Deal.deleted.is_(False)), client_ids)
-        n_deals = self._set_responsible(s, p, "deal", deal_ids, responsible_id, source)
+        deals = self._locked(s, p, "deal", client_ids, by="client_id")
+        [n_deals] = self._reassign(s, p, [("deal", deals)], responsible_id, source,
+                                   self._contexts(p, deals))
         n_tasks = 0
-        for column, keys in ((Task.client_id, client_ids), (Task.deal_id, deal_ids)):
+        for column, keys in ((Task.client_id, client_ids), (Task.deal_id, [d.id for d in deals])):
             for result in in_chunks(s, lambda one_of: update(Task).where(
                     Task.company_id == p.company_id, Task.done.is_(False), Task.responsible_id != responsible_id,
                     one_of(column)).values(responsible_id=responsible_id)
@@ -843,13 +874,7 @@ class RecordsService:
                 {"field": "ids", "code": "too_many", "params": {"max": MAX_BULK}}])
         return ids
 
-    def _warm(self, p: Principal, stage_ids: Iterable[str]) -> None:
-        for sid in set(stage_ids):
-            self.stages.require(p, sid)
-
-    def set_deals_responsible(self, p: Principal, ids: list[str], responsible_id: str,
-                              cascade: bool) -> tuple[int, int]:
-        """Bulk: the listed deals (and with cascade their clients) get a new responsible user."""
+    def _bulk_responsible(self, p: Principal, ids: list[str], responsible_id: str) -> list[str]:
         ids = self._bulk_ids(ids)
         errors = FieldCollector()
         if not responsible_id:
@@ -857,41 +882,28 @@ class RecordsService:
         else:
             self._check_user(p, errors, responsible_id)
         errors.raise_if_any()
-        with self.db.session(company_id=p.company_id) as s:
-            stage_ids = set(_chunked(s, lambda one_of: select(Deal.stage_id).distinct().where(one_of(Deal.id)),
-                                     ids))
-        self._warm(p, stage_ids)
+        return ids
+
+    def set_deals_responsible(self, p: Principal, ids: list[str], responsible_id: str,
+                              cascade: bool) -> tuple[int, int]:
+        """Bulk: the listed deals (and with cascade their clients) get a new responsible user."""
+        ids = self._bulk_responsible(p, ids, responsible_id)
         with self.db.session(company_id=p.company_id, write=True) as s:
-            client_ids = sorted(set(_chunked(s, lambda one_of: select(Deal.client_id).distinct().where(
-                Deal.company_id == p.company_id, one_of(Deal.id), Deal.client_id.is_not(None)), ids))) \
+            deals = self._locked(s, p, "deal", ids, "deal_not_found")
+            clients = self._locked(s, p, "client", sorted({d.client_id for d in deals if d.client_id})) \
                 if cascade else []
-            if client_ids:  # warm the cache for the clients' stages (a miss would call pipeline in here)
-                self._warm(p, _chunked(s, lambda one_of: select(Client.stage_id).distinct().where(
-                    Client.company_id == p.company_id, one_of(Client.id)), client_ids))
-            n_deals = self._set_responsible(s, p, "deal", ids, responsible_id, source_of(p), "deal_not_found")
-            n_clients = self._set_responsible(s, p, "client", client_ids, responsible_id, source_of(p))
+            n_deals, n_clients = self._reassign(s, p, [("deal", deals), ("client", clients)], responsible_id,
+                                                source_of(p), self._contexts(p, deals + clients))
             return n_deals, n_clients
 
     def set_clients_responsible(self, p: Principal, ids: list[str], responsible_id: str,
                                 cascade: bool) -> tuple[int, int, int]:
         """Bulk: the listed clients (and with cascade their deals and open tasks) get a new responsible user."""
-        ids = self._bulk_ids(ids)
-        errors = FieldCollector()
-        if not responsible_id:
-            errors.add("responsible_id", "required")
-        else:
-            self._check_user(p, errors, responsible_id)
-        errors.raise_if_any()
-        with self.db.session(company_id=p.company_id) as s:
-            stage_ids = set(_chunked(s, lambda one_of: select(Client.stage_id).distinct().where(
-                one_of(Client.id)), ids))
-            if cascade:
-                stage_ids |= set(_chunked(s, lambda one_of: select(Deal.stage_id).distinct().where(
-                    one_of(Deal.client_id)), ids))
-        self._warm(p, stage_ids)
+        ids = self._bulk_responsible(p, ids, responsible_id)
         with self.db.session(company_id=p.company_id, write=True) as s:
-            n_clients = self._set_responsible(s, p, "client", ids, responsible_id, source_of(p),
-                                              "client_not_found")
+            clients = self._locked(s, p, "client", ids, "client_not_found")
+            [n_clients] = self._reassign(s, p, [("client", clients)], responsible_id, source_of(p),
+                                         self._contexts(p, clients))
             n_deals = n_tasks = 0
             if cascade:
                 n_deals, n_tasks = self._cascade_client_responsible(s, p, ids, responsible_id, source_of(p))
