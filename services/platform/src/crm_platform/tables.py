@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table,
-                        Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData,
+                        PrimaryKeyConstraint, String, Table, Text, UniqueConstraint)
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -34,11 +34,15 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         Column("last_error", Text, nullable=True),
         Index("ix_outbox_unpublished", "published_at", "id"),
     )
+    # The selective column leads each composite key (event_id here, key below): an array lookup for
+    # one consumer (`event_id = ANY(...)`) or one company and operation (`key = ANY(...)`) is then an
+    # index condition even on a table without statistics, not a filter over the prefix's every row.
     processed = Table(
         "processed_events", metadata,
-        Column("consumer", String(100), primary_key=True),
-        Column("event_id", String(36), primary_key=True),
+        Column("consumer", String(100), nullable=False),
+        Column("event_id", String(36), nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("event_id", "consumer"),
     )
     idempotency = Table(
         "idempotency_keys", metadata,
@@ -49,6 +53,6 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         Column("request_hash", String(64), nullable=False),
         Column("response", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
-        UniqueConstraint("company_id", "operation", "key", name="uq_idempotency_key"),
+        UniqueConstraint("key", "operation", "company_id", name="uq_idempotency_key"),
     )
     return {"outbox": outbox, "processed_events": processed, "idempotency_keys": idempotency}

@@ -49,10 +49,13 @@ class Process(TenantScoped, Base):
 
 
 class ProcessRun(TenantScoped, Base):
-    """One process acting on one event; unique per (process, event), so a replay runs nothing twice."""
+    """One process acting on one event; unique per (process, event), so a replay runs nothing twice.
+
+    The unique key leads with event_id, which the runs of a batch are looked up by; listing a
+    process's runs goes through ix_process_runs_list."""
 
     __tablename__ = "process_runs"
-    __table_args__ = (UniqueConstraint("process_id", "event_id", name="uq_process_runs_process_event"),
+    __table_args__ = (UniqueConstraint("event_id", "process_id", name="uq_process_runs_process_event"),
                       Index("ix_process_runs_list", "process_id", "created_at", "id"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     process_id: Mapped[str] = mapped_column(String(36))
