@@ -55,6 +55,77 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class BrokerProbe:
+    """The broker's produce->consume latency as the services see it: the services' producer
+    (`make_producer`) sends a message with its send time every `every` s (`count` of them, or until
+    the block ends), a consumer with automation's settings reads them back on a thread of its own.
+    Alone it is floor C; beside a load it is the broker's latency under that load, in the same run."""
+
+    CLIENT = ("kafka-python with the services' producer (make_producer) and automation's consumer settings "
+              "(fetch wait 100 ms)")
+
+    def __init__(self, boot: str, every: float = 0.01, count: int | None = None):
+        self.boot, self.every, self.count = boot, every, count
+        self.got: dict[int, float] = {}
+        self.stop, self.sent = threading.Event(), threading.Event()
+        self.n = 0
+
+    def __enter__(self) -> "BrokerProbe":
+        from kafka import KafkaConsumer, TopicPartition
+        from kafka.admin import KafkaAdminClient, NewTopic
+
+        from crm_platform.messaging import FETCH_MAX_WAIT_MS, make_producer
+
+        topic = f"bench.probe.{uuid.uuid4().hex[:8]}"
+        admin = KafkaAdminClient(bootstrap_servers=self.boot)
+        admin.create_topics([NewTopic(topic, 1, 1)])
+        admin.close()
+        self.consumer = KafkaConsumer(bootstrap_servers=self.boot, enable_auto_commit=False,
+                                      auto_offset_reset="earliest", max_poll_records=200,
+                                      fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
+        tp = TopicPartition(topic, 0)
+        self.consumer.assign([tp])
+        self.consumer.seek_to_beginning(tp)
+        self.consumer.poll(timeout_ms=500)
+        self.producer = make_producer(self.boot)
+
+        def consume():
+            while not self.stop.is_set():
+                for recs in self.consumer.poll(timeout_ms=200).values():
+                    now = time.perf_counter_ns()
+                    for r in recs:
+                        self.got[int(r.key)] = (now - int(r.value)) / 1e6
+
+        def produce():
+            start = time.perf_counter()
+            while not self.sent.is_set() and (self.count is None or self.n < self.count):
+                self.producer.send(topic, key=str(self.n).encode(), value=str(time.perf_counter_ns()).encode())
+                self.n += 1
+                time.sleep(max(0.0, start + self.n * self.every - time.perf_counter()))
+            self.sent.set()
+
+        self.threads = [threading.Thread(target=consume, daemon=True), threading.Thread(target=produce, daemon=True)]
+        for th in self.threads:
+            th.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sent.set()
+        self.threads[1].join()
+        self.producer.flush()
+        deadline = time.monotonic() + 20
+        while len(self.got) < self.n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.stop.set()
+        self.threads[0].join()
+        self.consumer.close()
+        self.producer.close()
+
+    @property
+    def latencies(self) -> list[float]:
+        return list(self.got.values())
+
+
 class Analyzer(threading.Thread):
     """ANALYZE the bench's databases every `every` seconds, as autovacuum would, when the server runs
     with `autovacuum = off` (this machine's shared PostgreSQL does; PostgreSQL's default, and the
@@ -363,56 +434,15 @@ class Bench:
                 "client": "Python grpcio client, one call at a time (ghz not installed)"}
 
     def floor_c(self) -> dict:
-        from kafka import KafkaConsumer, TopicPartition
-        from kafka.admin import KafkaAdminClient, NewTopic
-
-        from crm_platform.messaging import FETCH_MAX_WAIT_MS, make_producer
-
-        boot = self.env["KAFKA_BOOTSTRAP_SERVERS"]
         n = 100 if self.quick else 300
         p50, p99 = [], []
         for run in range(self.runs):
-            topic = f"bench.floor.{uuid.uuid4().hex[:8]}"
-            admin = KafkaAdminClient(bootstrap_servers=boot)
-            admin.create_topics([NewTopic(topic, 1, 1)])
-            admin.close()
-            # The settings of the consumer whose latency is measured against this floor (automation's,
-            # crm_platform.messaging.IdempotentConsumer) and the services' producer.
-            consumer = KafkaConsumer(bootstrap_servers=boot, enable_auto_commit=False, auto_offset_reset="earliest",
-                                     max_poll_records=200, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
-            tp = TopicPartition(topic, 0)
-            consumer.assign([tp])
-            consumer.seek_to_beginning(tp)
-            consumer.poll(timeout_ms=500)
-            got: dict[int, float] = {}
-            stop = threading.Event()
-
-            def consume():
-                while not stop.is_set():
-                    for recs in consumer.poll(timeout_ms=200).values():
-                        now = time.perf_counter_ns()
-                        for r in recs:
-                            got[int(r.key)] = (now - int(r.value)) / 1e6
-
-            th = threading.Thread(target=consume, daemon=True)
-            th.start()
-            producer = make_producer(boot)
-            for i in range(n):
-                producer.send(topic, key=str(i).encode(), value=str(time.perf_counter_ns()).encode())
-                time.sleep(0.01)
-            producer.flush()
-            deadline = time.monotonic() + 20
-            while len(got) < n and time.monotonic() < deadline:
-                time.sleep(0.05)
-            stop.set()
-            th.join()
-            consumer.close()
-            producer.close()
-            lat = list(got.values())
-            p50.append(lib.pct(lat, 50))
-            p99.append(lib.pct(lat, 99))
+            with BrokerProbe(self.env["KAFKA_BOOTSTRAP_SERVERS"], count=n) as probe:
+                probe.sent.wait(60)
+            p50.append(lib.pct(probe.latencies, 50))
+            p99.append(lib.pct(probe.latencies, 99))
         return {"p50_ms": lib.summary(p50), "p99_ms": lib.summary(p99), "messages_per_run": n,
-                "client": "kafka-python with the services' producer (make_producer) and automation's consumer settings (fetch wait 100 ms)"}
+                "client": BrokerProbe.CLIENT}
 
     def floor_d(self) -> dict:
         ids = self.state["sample"][:2000]
@@ -594,7 +624,7 @@ class Bench:
         n = (200 if self.quick else 1000) // self.runs + 1
         trigger = self.big["deal_stages"][data.TRIGGER_STAGE]
         p50, p99, rate, client_rate = [], [], [], []
-        relay, relay99, consume, consume99 = [], [], [], []
+        relay, relay99, consume, consume99, broker50, broker99 = [], [], [], [], [], []
         for run in range(self.runs):
             ids = self.deal_ids("Qualified", n, offset=skip + run * n)
             local = threading.local()
@@ -614,7 +644,8 @@ class Bench:
             spy2 = lib.profile(self.stack.running["records"].pid, 300, self.var / "profile-events-records.txt") \
                 if profiled else None
             t = time.perf_counter()
-            with cf.ThreadPoolExecutor(8) as pool:
+            # the broker's own latency under this load, measured while the changes are made
+            with BrokerProbe(self.env["KAFKA_BOOTSTRAP_SERVERS"]) as probe, cf.ThreadPoolExecutor(8) as pool:
                 if pace is None:
                     codes = list(pool.map(move, ids))
                 else:
@@ -623,7 +654,9 @@ class Bench:
                         time.sleep(max(0.0, t + i / pace - time.perf_counter()))
                         futures.append(pool.submit(move, deal_id))
                     codes = [f.result() for f in futures]
-            client_rate.append(n / (time.perf_counter() - t))
+                client_rate.append(n / (time.perf_counter() - t))
+            broker50.append(lib.pct(probe.latencies, 50))
+            broker99.append(lib.pct(probe.latencies, 99))
             bad = [c for c in codes if c != 200]
             if bad:
                 log(f"  {len(bad)} stage changes answered {sorted(set(bad))}")
@@ -658,11 +691,13 @@ class Bench:
             p50.append(lib.pct(lat, 50))
             p99.append(lib.pct(lat, 99))
             rate.append(len(rows) / max(0.001, (max(lasts) - min(firsts)).total_seconds()))
-            log(f"  {len(rows)}/{n} tasks: p50 {p50[-1]:.0f} ms p99 {p99[-1]:.0f} ms, {rate[-1]:.0f} events/s")
+            log(f"  {len(rows)}/{n} tasks: p50 {p50[-1]:.0f} ms p99 {p99[-1]:.0f} ms, {rate[-1]:.0f} events/s; "
+                f"broker meanwhile p50 {broker50[-1]:.0f} ms p99 {broker99[-1]:.0f} ms")
         return {"changes_per_run": n, "pace_per_s": pace, "p50_ms": lib.summary(p50), "p99_ms": lib.summary(p99),
                 "events_per_s": lib.summary(rate), "gateway_changes_per_s": lib.summary(client_rate),
                 "relay_p50_ms": lib.summary(relay), "relay_p99_ms": lib.summary(relay99),
-                "consume_p50_ms": lib.summary(consume), "consume_p99_ms": lib.summary(consume99)}
+                "consume_p50_ms": lib.summary(consume), "consume_p99_ms": lib.summary(consume99),
+                "broker_p50_ms": lib.summary(broker50), "broker_p99_ms": lib.summary(broker99)}
 
     def automation_processed(self) -> int:
         """Events the automation consumers have applied (rows of its processed_events table).
