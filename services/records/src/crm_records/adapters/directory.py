@@ -27,6 +27,13 @@ PIPELINE_SERVICE = "crm.pipeline.v1.PipelineService"
 DIRECTORY_SERVICE = "crm.identity.v1.DirectoryService"
 
 
+# The board's stages when the cache lacks them. Without waiting for a pipeline that is known to be
+# down (its channel in TRANSIENT_FAILURE: gRPC then fails the call at once, and the channel's retry
+# policy tries twice more within ~0.5 s), and at most this long for one that hangs: under the
+# gateway's 2 s deadline, so the caller gets records' 503 `service_unavailable`, not a timeout.
+FUNNEL_TIMEOUT = 1.0
+
+
 class DependencyUnavailable(AppError):
     """A service records depends on did not answer (HTTP 503)."""
 
@@ -88,8 +95,10 @@ class StageDirectory:
                 self._stub = pgrpc.PipelineServiceStub(self._channel)
             return self._stub
 
-    def _call(self, method: str, request, principal: Principal, timeout: float | None = None):
-        return getattr(self._pipeline(), method)(request, timeout=timeout or self.timeout, wait_for_ready=True,
+    def _call(self, method: str, request, principal: Principal, timeout: float | None = None,
+              wait_for_ready: bool = True):
+        return getattr(self._pipeline(), method)(request, timeout=timeout or self.timeout,
+                                                 wait_for_ready=wait_for_ready,
                                                  metadata=call_metadata(_token(principal, self.signer)))
 
     def invalidate(self, company_id: str) -> None:
@@ -171,8 +180,9 @@ class StageDirectory:
     def _fetch_funnel_stages(self, principal: Principal, funnel_id: str) -> tuple[BoardStage, ...]:
         from crm.pipeline.v1 import pipeline_service_pb2 as ppb
 
-        try:
-            funnel = self._call("GetFunnel", ppb.GetFunnelRequest(id=funnel_id), principal).funnel
+        try:  # a read with nothing to show without the stages: fail at once when pipeline is known down
+            funnel = self._call("GetFunnel", ppb.GetFunnelRequest(id=funnel_id), principal,
+                                timeout=FUNNEL_TIMEOUT, wait_for_ready=False).funnel
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound("funnel_not_found", "Funnel not found") from exc
