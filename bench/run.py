@@ -645,7 +645,8 @@ class Bench:
                 if profiled else None
             t = time.perf_counter()
             # the broker's own latency under this load, measured while the changes are made
-            with BrokerProbe(self.env["KAFKA_BOOTSTRAP_SERVERS"]) as probe, cf.ThreadPoolExecutor(8) as pool:
+            with BrokerProbe(self.env["KAFKA_BOOTSTRAP_SERVERS"], every=0.05) as probe, \
+                    cf.ThreadPoolExecutor(8) as pool:
                 if pace is None:
                     codes = list(pool.map(move, ids))
                 else:
