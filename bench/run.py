@@ -271,7 +271,7 @@ class Bench:
 
     def new_stack(self) -> None:
         """A Stack on fresh free ports (ports freed by a stop may be taken by other runs on this machine)."""
-        ports = {name: free_port() for name in stack_mod.BASE_PORTS}
+        ports = stack_mod.free_ports()
         self.env = stack_mod.environment(self.var, ports=ports, database_urls=self.db_urls, extra={
             # Load comes from one IP and one company: the shipped per-IP/per-company limits would answer 429.
             "GATEWAY_IP_PER_MINUTE": "100000000", "GATEWAY_COMPANY_PER_MINUTE": "100000000",

@@ -25,6 +25,25 @@ BASE_PORTS = {"gateway": 8080, "broker": 9092, "smtp": 1025, "click": 8090,
               "automation_health": 51054, "billing_health": 51055}
 
 
+def free_ports(names=BASE_PORTS) -> dict[str, int]:
+    """Distinct unused TCP ports on 127.0.0.1, one per name, for the processes of one system.
+
+    Every socket stays bound until all are chosen: asked one at a time (bind to port 0, close), the
+    kernel may hand the same port out twice, and a fault test once got one port for the gateway and
+    the mail catcher."""
+    import socket
+
+    socks: list[socket.socket] = []
+    try:
+        for _ in names:
+            socks.append(socket.socket())
+            socks[-1].bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in zip(names, socks)}
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def procfile(path: pathlib.Path = ROOT / "Procfile") -> dict[str, str]:
     """Read `name: command` lines."""
     procs = {}

@@ -8,7 +8,7 @@ import uuid
 
 import requests
 
-from tests.support.infra import ROOT, free_port
+from tests.support.infra import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import stack as stack_mod  # noqa: E402
@@ -17,7 +17,7 @@ import stack as stack_mod  # noqa: E402
 def start_system(tmp: pathlib.Path, extra_env: dict[str, str] | None = None,
                  database_urls: dict[str, str] | None = None):
     """Start every Procfile process on free ports with data under `tmp`; return the ready Stack."""
-    ports = {name: free_port() for name in stack_mod.BASE_PORTS}
+    ports = stack_mod.free_ports()
     env = stack_mod.environment(tmp, ports=ports, database_urls=database_urls, extra={
         # Generous per-IP limits: every test client is 127.0.0.1. Per-account limits stay as shipped.
         "GATEWAY_LOGIN_PER_IP_PER_MINUTE": "100000", "GATEWAY_FORGOT_PER_IP_PER_MINUTE": "100000",
