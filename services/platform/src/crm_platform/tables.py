@@ -34,9 +34,8 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         Column("last_error", Text, nullable=True),
         Index("ix_outbox_unpublished", "published_at", "id"),
     )
-    # The selective column leads each composite key (event_id here, key below): an array lookup for
-    # one consumer (`event_id = ANY(...)`) or one company and operation (`key = ANY(...)`) is then an
-    # index condition even on a table without statistics, not a filter over the prefix's every row.
+    # The selective column leads each composite key (event_id here, key below): why, at
+    # PLATFORM_KEYS_SELECTIVE_FIRST.
     processed = Table(
         "processed_events", metadata,
         Column("consumer", String(100), nullable=False),

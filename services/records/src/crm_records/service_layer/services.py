@@ -208,6 +208,23 @@ def client_values(c: Client) -> dict[str, Any]:
             **(c.fields or {})}
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """What a responsibility change needs to know of deals or of clients."""
+
+    model: type
+    own: tuple  # the record's columns its event snapshot needs besides the shared ones
+    values: Callable[[Any], dict[str, Any]]
+    topic: str
+    changed: type  # its ResponsibleChanged event
+
+
+_KINDS = {"deal": _Kind(Deal, (Deal.title, Deal.amount, Deal.client_id), deal_values, DEAL_TOPIC,
+                        ev.DealResponsibleChanged),
+          "client": _Kind(Client, (Client.name, Client.phone, Client.email), client_values, CLIENT_TOPIC,
+                          ev.ClientResponsibleChanged)}
+
+
 def _diff(before: dict, after: dict, keys: Iterable[str], builtins: tuple[str, ...]) -> list[dict]:
     out = []
     for k in keys:
@@ -728,11 +745,10 @@ class RecordsService:
 
         `listed` (the not-found error code) marks ids the caller listed: each must be a record of the company
         (404 otherwise) and not deleted (409)."""
-        cls = Deal if entity == "deal" else Client
-        own = (Deal.title, Deal.amount, Deal.client_id) if entity == "deal" else (Client.name, Client.phone,
-                                                                                  Client.email)
+        kind = _KINDS[entity]
+        cls = kind.model
         cols = (cls.id, cls.deleted, cls.stage_id, cls.funnel_id, cls.responsible_id, cls.fields, cls.created_by,
-                *own)
+                *kind.own)
         rows = sorted(_chunked(s, lambda one_of: select(*cols).where(
             cls.company_id == p.company_id, one_of(getattr(cls, by))).with_for_update(), values, scalars=False),
             key=lambda r: r.id)
@@ -767,18 +783,14 @@ class RecordsService:
                 counts.append(len(rows))
                 if not rows:
                     continue
-                cls = Deal if entity == "deal" else Client
-                overlapped.run(lambda cls=cls, ids=[r.id for r in rows]: _execute(s, lambda one_of: update(cls).where(
-                    cls.company_id == p.company_id, one_of(cls.id)).values(responsible_id=responsible_id,
-                                                                           updated_at=now)
-                    .execution_options(synchronize_session=False), ids))
-                values_of, snapshot = (deal_values, self.deal_snapshot) if entity == "deal" else \
-                    (client_values, self.client_snapshot)
-                topic, action = (DEAL_TOPIC, "deal") if entity == "deal" else (CLIENT_TOPIC, "client")
+                kind, snapshot = _KINDS[entity], getattr(self, f"{entity}_snapshot")
+                overlapped.run(lambda cls=kind.model, ids=[r.id for r in rows]: _execute(s, lambda one_of: update(
+                    cls).where(cls.company_id == p.company_id, one_of(cls.id)).values(
+                    responsible_id=responsible_id, updated_at=now).execution_options(synchronize_session=False), ids))
                 for row in rows:
                     ctx = contexts[row.stage_id]
                     if refusing[row.stage_id]:
-                        before = values_of(row)
+                        before = kind.values(row)
                         try:
                             model.enforce_rules(ctx=ctx, previous=None, before=before,
                                                 after={**before, "responsible_id": responsible_id}, written=written,
@@ -792,11 +804,8 @@ class RecordsService:
                                                  "new": responsible_id}]})
                     snap = snapshot(p, row, ctx.group_key)
                     snap.responsible_id = responsible_id
-                    message = ev.DealResponsibleChanged(deal=snap, previous_responsible_id=row.responsible_id,
-                                                        source=src) if entity == "deal" else \
-                        ev.ClientResponsibleChanged(client=snap, previous_responsible_id=row.responsible_id,
-                                                    source=src)
-                    events.append((topic, action, row.id, message))
+                    events.append((kind.topic, entity, row.id, kind.changed(
+                        **{entity: snap}, previous_responsible_id=row.responsible_id, source=src)))
         bulk_insert(s, History.__table__, history)
         s.info.setdefault(PENDING_EVENTS, []).extend(event_rows(events, company_id=p.company_id, actor_id=actor))
         return counts
