@@ -4,7 +4,8 @@ Alembic's compare_metadata finds missing tables, columns, indexes and constraint
 whose columns come in another order; that order decides which lookups an index serves (a unique
 key leads with its selective column so that `column = ANY(...)` is an index condition even on a
 table without statistics). So each primary key, unique constraint and index is compared with its
-columns in order too.
+columns in order too, and a partial index with its predicate (compare_metadata ignores it; the
+outbox relay's poll is only cheap on the partial index).
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ def _database(kind: str, folder):
             yield url
 
 
+def _predicate(options: dict) -> str:
+    """A partial index's predicate as comparable text ('' for a full index): declared indexes carry it per
+    dialect, reflected ones as '<dialect>_where' (PostgreSQL's in parentheses)."""
+    for dialect in ("postgresql", "sqlite"):
+        clause = options[dialect].get("where") if dialect in options else options.get(f"{dialect}_where")
+        if clause is not None:
+            return str(clause).strip("()").lower()
+    return ""
+
+
 def _declared(metadata: MetaData) -> dict:
     out = {}
     for name, table in metadata.tables.items():
@@ -40,7 +51,8 @@ def _declared(metadata: MetaData) -> dict:
             "primary key": tuple(c.name for c in table.primary_key.columns),
             "unique": {str(c.name): tuple(col.name for col in c.columns)
                        for c in table.constraints if isinstance(c, UniqueConstraint)},
-            "indexes": {str(ix.name): (tuple(col.name for col in ix.columns), bool(ix.unique))
+            "indexes": {str(ix.name): (tuple(col.name for col in ix.columns), bool(ix.unique), _predicate(
+                ix.dialect_options))
                         for ix in table.indexes if isinstance(ix, Index)},
         }
     return out
@@ -54,7 +66,8 @@ def _migrated(conn, tables) -> dict:
             "primary key": tuple(insp.get_pk_constraint(name)["constrained_columns"]),
             "unique": {u["name"]: tuple(u["column_names"]) for u in insp.get_unique_constraints(name)},
             # PostgreSQL also lists the index behind each unique constraint
-            "indexes": {ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"]))
+            "indexes": {ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"]), _predicate(
+                ix["dialect_options"]))
                         for ix in insp.get_indexes(name) if not ix.get("duplicates_constraint")},
         }
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData,
-                        PrimaryKeyConstraint, String, Table, Text, UniqueConstraint)
+                        PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, text)
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -13,6 +13,28 @@ NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(c
 def service_metadata() -> MetaData:
     """The metadata of one service's database: constraint names that migrations can rely on."""
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# The relay's poll (`published_at IS NULL ORDER BY id LIMIT n`) reads this partial index: once a row is
+# published its new version leaves the index, and an ordered index scan marks the old entries dead as
+# it passes them. The index it replaces, (published_at, id), kept an entry for every version a row
+# ever had with `published_at` NULL until VACUUM came by; PostgreSQL read those through a bitmap scan,
+# which never marks entries dead, so each poll visited every event published since the last VACUUM:
+# with records' outbox at 300,000 such entries (the bench; this server runs without autovacuum) a poll
+# took 70-280 ms, twenty times a second while events flowed; on this index it takes ~1 ms.
+OUTBOX_PENDING = {"name": "ix_outbox_pending", "where": "published_at IS NULL", "replaces": "ix_outbox_unpublished",
+                  "replaced_columns": ["published_at", "id"]}
+
+
+def index_pending_outbox_rows(op, upgrade: bool) -> None:
+    """A migration step: the outbox's index of unpublished rows becomes OUTBOX_PENDING (or back)."""
+    where = {"postgresql_where": text(OUTBOX_PENDING["where"]), "sqlite_where": text(OUTBOX_PENDING["where"])}
+    if upgrade:
+        op.create_index(OUTBOX_PENDING["name"], "outbox", ["id"], **where)
+        op.drop_index(OUTBOX_PENDING["replaces"], table_name="outbox")
+    else:
+        op.create_index(OUTBOX_PENDING["replaces"], "outbox", OUTBOX_PENDING["replaced_columns"])
+        op.drop_index(OUTBOX_PENDING["name"], table_name="outbox")
 
 
 def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
@@ -32,7 +54,9 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         Column("published_at", DateTime(timezone=True), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
-        Index("ix_outbox_unpublished", "published_at", "id"),
+        # Only the rows still to publish: why, at OUTBOX_PENDING.
+        Index(OUTBOX_PENDING["name"], "id", postgresql_where=text(OUTBOX_PENDING["where"]),
+              sqlite_where=text(OUTBOX_PENDING["where"])),
     )
     # The selective column leads each composite key (event_id here, key below): why, at
     # PLATFORM_KEYS_SELECTIVE_FIRST.
