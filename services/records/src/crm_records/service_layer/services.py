@@ -768,9 +768,10 @@ class RecordsService:
         table, then one history insert and one event insert (COPY) for all. Returns how many of each batch
         changed (rows that already had this responsible are left alone).
 
-        The UPDATEs run on the server while the stage rules are checked and the history and events are built
-        here (`Overlapped`); a rule refusing a record raises once they are done, and the whole change rolls
-        back. `contexts` has the stage context of every row's stage."""
+        The statements run on the server while the stage rules are checked and the history rows and events
+        are built here (`Overlapped`): the UPDATEs first, then the two COPYs, each queued as soon as its rows
+        are built; a rule refusing a record raises once the queued statements are done, and the whole change
+        rolls back. `contexts` has the stage context of every row's stage."""
         now, src, actor = utcnow(), SOURCES[source], p.user_id or "system"
         written = {"responsible_id"}
         refusing = {sid: model.may_refuse(ctx, written) for sid, ctx in contexts.items()}
@@ -806,8 +807,9 @@ class RecordsService:
                     snap.responsible_id = responsible_id
                     events.append((kind.topic, entity, row.id, kind.changed(
                         **{entity: snap}, previous_responsible_id=row.responsible_id, source=src)))
-        bulk_insert(s, History.__table__, history)
-        s.info.setdefault(PENDING_EVENTS, []).extend(event_rows(events, company_id=p.company_id, actor_id=actor))
+            overlapped.run(lambda: bulk_insert(s, History.__table__, history))
+            outbox_rows = event_rows(events, company_id=p.company_id, actor_id=actor)
+            overlapped.run(lambda: add_events(s, OUTBOX, outbox_rows))
         return counts
 
     def _contexts(self, p: Principal, rows: Iterable) -> dict[str, StageContext]:
