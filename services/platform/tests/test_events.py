@@ -217,3 +217,27 @@ def test_consumer_applies_a_poll_together_and_the_rest_one_by_one(db, broker, to
     finally:
         consumer.stop_event.set()
         thread.join(10)
+
+
+def test_a_commit_that_wrote_outbox_rows_notifies_listening_relays_and_a_rollback_does_not(db):
+    """On PostgreSQL a relay in any process learns of new rows from the writer's NOTIFY, sent when the
+    writing transaction commits and never for one rolled back (SQLite: the in-process event only)."""
+    if db.is_sqlite:
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    from crm_platform.outbox import _Listener
+
+    listener = _Listener(db.url, threading.Event())
+    try:
+        assert listener.wait(0.2) is False  # connects and listens; nothing written yet
+        with pytest.raises(RuntimeError), db.session(write=True) as s:
+            add_event(s, TABLES["outbox"], topic=_topic(), aggregate_type="user", aggregate_id="u1",
+                      message=ev.UserCreated(user_id="u1", email="x@y.uz"), company_id="c", actor_id="t")
+            raise RuntimeError("the change fails after writing its event")
+        assert listener.wait(0.5) is False
+        for _ in range(3):  # three commits while the relay is busy: one wake-up, one poll reads all rows
+            _write_event(db, _topic(), str(uuid.uuid4()), "c")
+        time.sleep(0.5)  # all three notifications delivered to the listening connection
+        assert listener.wait(10) is True
+        assert listener.wait(0.2) is False
+    finally:
+        listener.close()

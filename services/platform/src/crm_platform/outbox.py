@@ -61,9 +61,13 @@ def event_rows(events: list[tuple[str, str, str, Message]], *, company_id: str, 
     return rows
 
 
-# Set after a commit that wrote outbox rows in this process: the relay of the same process (role `all`)
-# publishes at once instead of on its next poll. Rows written by other processes wait for a poll.
+# How a relay learns that there are rows to publish, without polling for them:
+# - in the same process (role `all`, and SQLite): this event, set after the commit that wrote them;
+# - on PostgreSQL, from any process (the relay's own pods in production): the transaction that writes
+#   outbox rows also sends NOTIFY on OUTBOX_CHANNEL, which PostgreSQL delivers when it commits (and
+#   drops when it rolls back); the relay LISTENs while it has nothing to do.
 OUTBOX_WRITTEN = threading.Event()
+OUTBOX_CHANNEL = "crm_outbox"
 _WAKE = "outbox_wake_relay"
 
 
@@ -73,13 +77,26 @@ def _wake_relay(session: Session) -> None:
         OUTBOX_WRITTEN.set()
 
 
+@event.listens_for(Session, "after_rollback")
+def _forget_wake(session: Session) -> None:
+    session.info.pop(_WAKE, None)
+
+
+def _written(session: Session) -> None:
+    """Outbox rows were written in this transaction: wake the relays when it commits (NOTIFY once)."""
+    if not session.info.get(_WAKE):
+        session.info[_WAKE] = True
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+
+
 def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: str, aggregate_id: str,
               message: Message, company_id: str, actor_id: str) -> str:
     """Fill the event's metadata and insert it into the outbox in the caller's transaction."""
     row = event_row(topic=topic, aggregate_type=aggregate_type, aggregate_id=aggregate_id, message=message,
                     company_id=company_id, actor_id=actor_id)
     session.execute(outbox.insert().values(**row))
-    session.info[_WAKE] = True
+    _written(session)
     return row["event_id"]
 
 
@@ -87,7 +104,46 @@ def add_events(session: Session, outbox: Table, rows: list[dict]) -> None:
     """Insert many rows made by `event_row`, in order (`db.bulk_insert`: COPY for many on PostgreSQL)."""
     bulk_insert(session, outbox, rows)
     if rows:
-        session.info[_WAKE] = True
+        _written(session)
+
+
+class _Listener:
+    """A connection of its own that LISTENs on OUTBOX_CHANNEL (PostgreSQL): `wait(t)` returns True as soon
+    as a notification arrives (taking every one that is pending), False after `t` seconds without one.
+    A broken connection is dropped and opened again on the next wait; meanwhile waits just sleep."""
+
+    def __init__(self, url: str, stop: threading.Event):
+        from sqlalchemy.engine import make_url
+
+        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.stop = stop
+        self.conn = None
+
+    def wait(self, timeout: float) -> bool:
+        import psycopg
+
+        try:
+            if self.conn is None:
+                self.conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+                self.conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            woken = any(True for _ in self.conn.notifies(timeout=timeout, stop_after=1))
+            if woken:
+                for _ in self.conn.notifies(timeout=0):  # the rest that came meanwhile: one poll reads them all
+                    pass
+            return woken
+        except psycopg.Error as exc:
+            log.warning("outbox relay: listening failed (%s); polling", exc)
+            self.close()
+            self.stop.wait(timeout)
+            return False
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.conn = None
 
 
 class OutboxRelay:
@@ -111,6 +167,7 @@ class OutboxRelay:
         self._producer = None
         self.stop_event = threading.Event()
         self.ready = threading.Event()
+        self._listener = None if db.is_sqlite else _Listener(db.url, self.stop_event)
 
     @property
     def marker_topic(self) -> str:
@@ -232,11 +289,19 @@ class OutboxRelay:
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
         self._reset_producer()
+        if self._listener is not None:
+            self._listener.close()
 
     def _idle_wait(self) -> None:
-        """Wait for rows to publish: a commit in this process wakes the relay at once. Until one has,
-        rows come from other processes (the `relay` role alone), so poll every `idle_sleep`; after,
-        the API writing here is this process, so a poll every `local_idle` only catches the rest."""
+        """Wait for rows to publish. On PostgreSQL every transaction that writes outbox rows notifies the
+        relays, from whichever process: wait for that, polling every `local_idle` for rows nothing
+        announced (set back to unpublished by `republish`). On SQLite a commit in this process wakes the
+        relay at once; until one has, rows come from other processes (the `relay` role alone), so poll
+        every `idle_sleep`; after, the API writing here is this process, so a poll every `local_idle`
+        only catches the rest."""
+        if self._listener is not None:
+            self._listener.wait(self.local_idle)
+            return
         if OUTBOX_WRITTEN.wait(self.local_idle if self._local_writes else self.idle_sleep):
             OUTBOX_WRITTEN.clear()  # before the next read: a commit after this wakes the relay again
             self._local_writes = True
