@@ -47,14 +47,6 @@ def log(msg: str) -> None:
     print(f"[bench {time.monotonic() - T0:6.0f}s] {msg}", flush=True)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class BrokerProbe:
     """The broker's produce->consume latency as the services see it: the services' producer
     (`make_producer`) sends a message with its send time every `every` s (`count` of them, or until
@@ -397,7 +389,7 @@ class Bench:
 
     # ---- floors -------------------------------------------------------------------------------------
     def floor_a(self) -> dict:
-        port = free_port()
+        port = stack_mod.free_port()
         env = {**os.environ, "GATEWAY_BIND": f"127.0.0.1:{port}",
                "PROMETHEUS_MULTIPROC_DIR": str(self.var / "metrics-floor")}
         pathlib.Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

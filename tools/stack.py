@@ -44,6 +44,11 @@ def free_ports(names=BASE_PORTS) -> dict[str, int]:
             sock.close()
 
 
+def free_port() -> int:
+    """One unused TCP port on 127.0.0.1 (for a single server; a system's ports: `free_ports`)."""
+    return free_ports(["port"])["port"]
+
+
 def procfile(path: pathlib.Path = ROOT / "Procfile") -> dict[str, str]:
     """Read `name: command` lines."""
     procs = {}

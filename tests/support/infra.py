@@ -17,10 +17,12 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def free_port() -> int:
-    """Ask the kernel for an unused TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """An unused TCP port on 127.0.0.1 (`tools/stack.py`'s, which also picks a whole system's)."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    import stack
+
+    return stack.free_port()
 
 
 def wait_port(port: int, timeout: float = 10) -> None:
