@@ -3,7 +3,7 @@
 Counting a stage of a million deals takes seconds; reading one counter row per stage takes
 microseconds. The counters follow the deals through the unit of work itself: `before_flush`
 reads each new or changed deal's old and new (stage, funnel, amount, deleted) and adds the
-difference to the session's pending deltas; `before_commit` applies them, one upsert per stage
+difference to the session's pending deltas; `before_commit` applies them in one upsert, its rows
 in stage-id order (two transactions touching the same stages lock them in the same order, so
 they cannot deadlock), in the same transaction as the change. A rolled-back transaction drops
 its deltas. Bulk SQL UPDATEs of deals bypass this and may only change other columns
@@ -68,15 +68,21 @@ def _apply(session: Session) -> None:
     deltas = session.info.pop(PENDING, None)
     if not deltas:
         return
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StageTotal)
+    rows: dict[tuple[str, str], dict] = {}
     for (company_id, stage_id, funnel_id), (n, amount) in sorted(deltas.items()):
-        if n == 0 and amount == 0:
-            continue
-        stmt = ins.values(company_id=company_id, stage_id=stage_id, funnel_id=funnel_id, deals=n, amount=amount)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["company_id", "stage_id"],
-            set_={"funnel_id": funnel_id, "deals": StageTotal.deals + n, "amount": StageTotal.amount + amount}))
+        row = rows.setdefault((company_id, stage_id), {"company_id": company_id, "stage_id": stage_id,
+                                                       "funnel_id": funnel_id, "deals": 0, "amount": 0})
+        row["deals"] += n
+        row["amount"] += amount
+    rows = {k: r for k, r in rows.items() if r["deals"] or r["amount"]}
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StageTotal).values(
+        [rows[k] for k in sorted(rows)])
+    session.execute(stmt.on_conflict_do_update(index_elements=["company_id", "stage_id"], set_={
+        "funnel_id": stmt.excluded.funnel_id, "deals": StageTotal.deals + stmt.excluded.deals,
+        "amount": StageTotal.amount + stmt.excluded.amount}))
 
 
 @event.listens_for(Session, "after_rollback")
