@@ -273,3 +273,33 @@ def test_board_counters_follow_every_write_path_and_match_a_recount(records, com
     columns = {c.stage_id: c for c in board.columns}
     assert (columns[first].count, columns[first].amount_tiyin, len(columns[first].deals)) == (22, before[first][1], 5)
     assert (columns[second].count, [d.id for d in columns[second].deals]) == (1, [deals[1].id])
+
+
+def test_concurrent_saves_of_one_record_run_one_after_the_other(records, company):
+    """Saves of the same deal at once (on PostgreSQL: transactions on separate connections) take the row in
+    turn: each change in the history starts from the value the previous one left, the deal holds the last
+    one, and the per-stage counters still equal the deal's stage and amount."""
+    from crm_records.adapters.orm import History, StageTotal
+
+    stub, db = records["stub"], records["db"]
+    stages = [s.id for g in _deal_funnel(records, company).groups for s in g.stages][:4]
+    deal = stub.CreateDeal(pb.CreateDealRequest(title="Contested", amount="1", stage_id=stages[0]),
+                           metadata=company.md()).deal
+
+    def save(i):
+        changes = [{"stage_id": stages[i % len(stages)]}, {"title": f"Title {i}"}, {"amount": str(i + 2)}][i % 3]
+        stub.UpdateDeal(pb.UpdateDealRequest(id=deal.id, **changes), metadata=company.md())
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(save, range(60)))
+    with db.session(company_id=company.id) as s:
+        stored = s.get(Deal, deal.id)
+        kept = {r.stage_id: (r.deals, r.amount) for r in s.execute(select(StageTotal).where(
+            StageTotal.company_id == company.id, StageTotal.deals != 0)).scalars()}
+        changes = [c for h in s.execute(select(History).where(History.record_id == deal.id).order_by(History.id))
+                   .scalars() for c in h.changes]
+    assert kept == {stored.stage_id: (1, stored.amount)}
+    for field, last in (("stage_id", stored.stage_id), ("title", stored.title)):
+        chain = [c for c in changes if c["field"] == field]
+        assert chain and [c["old"] for c in chain] == [None] + [c["new"] for c in chain[:-1]], field  # None: created
+        assert chain[-1]["new"] == last

@@ -114,6 +114,11 @@ class StageDirectory:
         return self._cached(self._contexts, (principal.company_id, stage_id),
                             lambda: self._fetch_context(principal, stage_id, timeout))
 
+    def cached_context(self, principal: Principal, stage_id: str) -> StageContext | None:
+        """The stage's context when a fresh one is cached, else None (nothing is fetched)."""
+        hit = self._contexts.get((principal.company_id, stage_id))
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
     def _cached(self, cache: dict, key: tuple[str, str], fetch: Callable[[], Any]):
         """The cached value of `key`, else `fetch()`'s, kept unless None (or raced by an invalidation)."""
         hit = cache.get(key)

@@ -69,6 +69,14 @@ def _drop_pending_events(session: Session) -> None:
     session.info.pop(PENDING_EVENTS, None)
 
 
+class _StageNotCached(Exception):
+    """`RecordsService._edit`: the locked record's stage context is not cached (fetch it, start again)."""
+
+    def __init__(self, stage_id: str):
+        super().__init__(stage_id)
+        self.stage_id = stage_id
+
+
 @dataclass(frozen=True)
 class NewTask:
     """A task to create: the fields of `CreateTaskRequest`."""
@@ -304,11 +312,39 @@ class RecordsService:
         raise RuntimeError("unreachable")
 
     @staticmethod
-    def _one(s: Session, cls, record_id: str, code: str, label: str):
-        row = s.execute(select(cls).where(cls.id == record_id)).scalar_one_or_none() if record_id else None
+    def _one(s: Session, cls, record_id: str, code: str, label: str, lock: bool = False):
+        """The record (404 `code` when the company has none by this id); `lock`: FOR UPDATE."""
+        q = select(cls).where(cls.id == record_id)
+        row = s.execute(q.with_for_update() if lock else q).scalar_one_or_none() if record_id else None
         if row is None:
             raise NotFound(code, f"{label} not found")
         return row
+
+    def _edit(self, p: Principal, cls, record_id: str, code: str, label: str,
+              save: Callable[[Session, Any, StageContext], None]):
+        """Lock the deal or client in a write transaction and run `save(s, row, context of its stage)`.
+
+        The lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers take the database in turn) makes saves
+        of one record run one after the other, each from what the previous one left: no edit is lost, the
+        history's old values are the real ones and the board counters move the deal from the stage it is
+        really in. Nothing calls pipeline while the row is locked: when its stage's context is not cached,
+        the transaction ends with nothing written, the context is fetched, and the edit starts again (on
+        the last try it is fetched in the transaction)."""
+        tries = 3
+        for attempt in range(tries):
+            try:
+                with self.db.session(company_id=p.company_id, write=True) as s:
+                    row = self._one(s, cls, record_id, code, label, lock=True)
+                    ctx = self.stages.cached_context(p, row.stage_id)
+                    if ctx is None:
+                        if attempt < tries - 1:
+                            raise _StageNotCached(row.stage_id)
+                        ctx = self.stages.require(p, row.stage_id)
+                    save(s, row, ctx)
+                    return row
+            except _StageNotCached as missing:
+                self.stages.require(p, missing.stage_id)
+        raise RuntimeError("unreachable")
 
     @staticmethod
     def _writable(record) -> None:
@@ -442,23 +478,21 @@ class RecordsService:
             clean["responsible_id"] = changes["responsible_id"]
             self._check_user(p, errors, changes["responsible_id"])
         raw_fields = parse_fields_json(errors, changes.get("fields_json"))
-        current = self.get_deal(p, deal_id)
-        self.stages.require(p, current.stage_id)  # warm the cache outside the write transaction
-        new_stage = changes.get("stage_id") or current.stage_id
-        if new_stage != current.stage_id:
+        new_stage = changes.get("stage_id") or ""
+        if new_stage:  # checked (and cached) before the deal is locked
             self.stages.resolve(p, errors, new_stage, "deal")
-        errors.raise_if_any()
-        with self.db.session(company_id=p.company_id, write=True) as s:
-            deal = self._one(s, Deal, deal_id, "deal_not_found", "Deal")
+
+        def save(s: Session, deal: Deal, old_ctx: StageContext) -> None:
+            errors.raise_if_any()
             self._writable(deal)
             if clean.get("client_id") and clean["client_id"] != deal.client_id:
                 self._linkable_client(s, errors, clean["client_id"])
-            old_ctx = self.stages.require(p, deal.stage_id)
-            ctx = old_ctx if new_stage == deal.stage_id else self.stages.resolve(p, errors, new_stage, "deal")
+            ctx = old_ctx if new_stage in ("", deal.stage_id) else self.stages.resolve(p, errors, new_stage, "deal")
             custom = model.clean_custom(errors, ctx.fields, raw_fields) if ctx else {}
             errors.raise_if_any()
             self._save_deal(s, p, deal, ctx, old_ctx, clean, custom, source_of(p))
-            return deal
+
+        return self._edit(p, Deal, deal_id, "deal_not_found", "Deal", save)
 
     def _save_deal(self, s: Session, p: Principal, deal: Deal, ctx: StageContext, old_ctx: StageContext,
                    clean: dict[str, Any], custom: dict[str, Any], source: str, action: str = "updated") -> bool:
@@ -510,7 +544,7 @@ class RecordsService:
     def delete_deal(self, p: Principal, deal_id: str) -> Deal:
         """Soft-delete a deal (kept, hidden from lists)."""
         with self.db.session(company_id=p.company_id, write=True) as s:
-            deal = self._one(s, Deal, deal_id, "deal_not_found", "Deal")
+            deal = self._one(s, Deal, deal_id, "deal_not_found", "Deal", lock=True)
             if deal.deleted:
                 return deal
             now = utcnow()
@@ -525,7 +559,7 @@ class RecordsService:
         if not p.can("restore_records"):
             raise PermissionDenied("forbidden", "Your role does not allow this", permission="restore_records")
         with self.db.session(company_id=p.company_id, write=True) as s:
-            deal = self._one(s, Deal, deal_id, "deal_not_found", "Deal")
+            deal = self._one(s, Deal, deal_id, "deal_not_found", "Deal", lock=True)
             if not deal.deleted:
                 return deal
             now = utcnow()
@@ -665,22 +699,18 @@ class RecordsService:
             clean["responsible_id"] = changes["responsible_id"]
             self._check_user(p, errors, changes["responsible_id"])
         raw_fields = parse_fields_json(errors, changes.get("fields_json"))
-        current = self.get_client(p, client_id)
-        self.stages.require(p, current.stage_id)
-        new_stage = changes.get("stage_id") or current.stage_id
-        if new_stage != current.stage_id:
+        new_stage = changes.get("stage_id") or ""
+        if new_stage:  # checked (and cached) before the client is locked
             self.stages.resolve(p, errors, new_stage, "client")
-        errors.raise_if_any()
-        if "phone" in clean and clean["phone"] != current.phone and not p.can("edit_phone"):
-            raise PermissionDenied("forbidden", "Your role may not change phone numbers", permission="edit_phone")
-        with self.db.session(company_id=p.company_id, write=True) as s:
-            client = self._one(s, Client, client_id, "client_not_found", "Client")
-            self._writable(client)
+
+        def save(s: Session, client: Client, old_ctx: StageContext) -> None:
+            errors.raise_if_any()
             if "phone" in clean and clean["phone"] != client.phone and not p.can("edit_phone"):
                 raise PermissionDenied("forbidden", "Your role may not change phone numbers",
                                        permission="edit_phone")
-            old_ctx = self.stages.require(p, client.stage_id)
-            ctx = old_ctx if new_stage == client.stage_id else self.stages.resolve(p, errors, new_stage, "client")
+            self._writable(client)
+            ctx = old_ctx if new_stage in ("", client.stage_id) else self.stages.resolve(p, errors, new_stage,
+                                                                                          "client")
             custom = model.clean_custom(errors, ctx.fields, raw_fields) if ctx else {}
             errors.raise_if_any()
             prev_resp = client.responsible_id
@@ -688,7 +718,8 @@ class RecordsService:
                 client.phone_country = country
             if client.responsible_id != prev_resp:
                 self._cascade_client_responsible(s, p, [client.id], client.responsible_id, source_of(p))
-            return client
+
+        return self._edit(p, Client, client_id, "client_not_found", "Client", save)
 
     def _save_client(self, s: Session, p: Principal, client: Client, ctx: StageContext, old_ctx: StageContext,
                      clean: dict[str, Any], custom: dict[str, Any], source: str, action: str = "updated") -> bool:
@@ -833,7 +864,7 @@ class RecordsService:
 
     def delete_client(self, p: Principal, client_id: str) -> Client:
         with self.db.session(company_id=p.company_id, write=True) as s:
-            client = self._one(s, Client, client_id, "client_not_found", "Client")
+            client = self._one(s, Client, client_id, "client_not_found", "Client", lock=True)
             if client.deleted:
                 return client
             now = utcnow()
@@ -847,7 +878,7 @@ class RecordsService:
         if not p.can("restore_records"):
             raise PermissionDenied("forbidden", "Your role does not allow this", permission="restore_records")
         with self.db.session(company_id=p.company_id, write=True) as s:
-            client = self._one(s, Client, client_id, "client_not_found", "Client")
+            client = self._one(s, Client, client_id, "client_not_found", "Client", lock=True)
             if not client.deleted:
                 return client
             now = utcnow()
@@ -924,7 +955,7 @@ class RecordsService:
     def move_out_of_stage(self, s: Session, p: Principal, entity: str, stage_id: str, target_stage_id: str) -> int:
         """Move every record of a removed stage to its target stage (system change: no user rules)."""
         cls = Deal if entity == "deal" else Client
-        rows = list(s.execute(select(cls).where(cls.stage_id == stage_id)).scalars())
+        rows = list(s.execute(select(cls).where(cls.stage_id == stage_id).order_by(cls.id).with_for_update()).scalars())
         if not rows:
             return 0
         target = self.stages.context(p, target_stage_id)
@@ -1103,7 +1134,7 @@ class RecordsService:
             self._check_user(p, errors, changes["responsible_id"])
         errors.raise_if_any()
         with self.db.session(company_id=p.company_id, write=True) as s:
-            task = self._one(s, Task, task_id, "task_not_found", "Task")
+            task = self._one(s, Task, task_id, "task_not_found", "Task", lock=True)
             was_done = task.done
             if changes.get("type") is not None:
                 task.type = changes["type"]
