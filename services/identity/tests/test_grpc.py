@@ -6,6 +6,7 @@ import uuid
 
 import grpc
 import pytest
+from sqlalchemy import select
 
 from crm.identity.v1 import identity_service_pb2 as pb
 from crm.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -101,3 +102,40 @@ def test_reset_tokens_are_stored_only_as_hashes(server):
     code, body = _error(lambda: server["auth"].ResetPassword(pb.ResetPasswordRequest(token=token, password="x")))
     assert body["code"] == "reset_token_invalid"
     assert server["auth"].Login(pb.LoginRequest(email=a.user.email, password="new-pw")).tokens.access_token
+
+
+def _at_once(*calls):
+    """Run the calls in threads released together; return each one's result or the exception it raised."""
+    import concurrent.futures
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - the caller inspects it
+            return exc
+
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_a_refresh_token_used_twice_at_once_rotates_once(server):
+    """Two refreshes of one token at the same moment (on PostgreSQL: on separate connections) take the
+    token's row in turn: one rotates it, the other sees it rotated, which is a reuse, and the whole
+    session (the family, with the token just issued to the first) is revoked."""
+    from crm_platform.errors import Unauthenticated
+
+    svc = server["svc"]
+    for _ in range(10):
+        token = _signup(server).tokens.refresh_token
+        results = _at_once(*[lambda: svc.refresh(token)] * 4)
+        issued = [r for r in results if isinstance(r, dict)]
+        assert len(issued) == 1, results
+        assert all(isinstance(r, Unauthenticated) for r in results if not isinstance(r, dict)), results
+        code, _ = _error(lambda: server["auth"].RefreshToken(pb.RefreshTokenRequest(
+            refresh_token=issued[0]["refresh_token"])))
+        assert code == grpc.StatusCode.UNAUTHENTICATED  # the reuse ended the session
+

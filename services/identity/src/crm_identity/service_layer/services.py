@@ -159,12 +159,15 @@ class IdentityService:
             return False
 
     def refresh(self, refresh_token: str) -> dict:
-        """Rotate a refresh token; a token used twice revokes its whole family."""
+        """Rotate a refresh token; a token used twice revokes its whole family.
+
+        The token's row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers take the database in
+        turn): two refreshes with one token at once rotate it once, and the later one is seen as the reuse."""
         now = utcnow()
         reused = None
         with self.db.session(write=True) as s:
             row = s.execute(select(RefreshSession).where(
-                RefreshSession.token_hash == sha256(refresh_token or ""))).scalar_one_or_none()
+                RefreshSession.token_hash == sha256(refresh_token or "")).with_for_update()).scalar_one_or_none()
             if row is None or row.expires_at.replace(tzinfo=_dt.timezone.utc) < now:
                 raise Unauthenticated("refresh_invalid", "Invalid refresh token")
             if row.revoked_at is not None or row.rotated_at is not None:
