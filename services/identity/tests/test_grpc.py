@@ -139,3 +139,24 @@ def test_a_refresh_token_used_twice_at_once_rotates_once(server):
             refresh_token=issued[0]["refresh_token"])))
         assert code == grpc.StatusCode.UNAUTHENTICATED  # the reuse ended the session
 
+
+def test_a_reset_token_used_twice_at_once_sets_one_password(server):
+    """Two password resets with one token at the same moment: the token is used once, the other fails."""
+    from crm_platform.errors import InvalidArgument
+    from crm_identity.adapters.orm import OutgoingMail
+
+    svc = server["svc"]
+    for _ in range(3):
+        a = _signup(server)
+        server["auth"].ForgotPassword(pb.ForgotPasswordRequest(email=a.user.email))
+        svc.process_reset_requests()
+        with server["db"].session() as s:
+            mail = s.execute(select(OutgoingMail).where(OutgoingMail.recipient == a.user.email)).scalar_one()
+        token = mail.body.split("#token=")[1].split()[0]
+        results = _at_once(lambda: svc.reset_password(token=token, password="first-pw"),
+                           lambda: svc.reset_password(token=token, password="second-pw"))
+        assert sorted(type(r).__name__ for r in results) == ["InvalidArgument", "NoneType"], results
+        assert all(r is None or isinstance(r, InvalidArgument) and r.code == "reset_token_invalid" for r in results)
+        password = "first-pw" if results[0] is None else "second-pw"
+        assert server["auth"].Login(pb.LoginRequest(email=a.user.email, password=password)).tokens.access_token
+

@@ -241,21 +241,33 @@ class IdentityService:
             return len(requests)
 
     def reset_password(self, *, token: str, password: str) -> None:
-        """Set a new password with a valid token; burn it and end every session of the user."""
+        """Set a new password with a valid token; burn it and end every session of the user.
+
+        The user's row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers take the database in
+        turn) before the token is checked: resets of one user run one after the other, and each sees the
+        tokens the previous one burned, so a token sets a password once."""
         errors = FieldCollector()
         password = model.check_password(errors, "password", password)
         errors.raise_if_any()
+        token_hash = sha256(token or "")
+
+        def usable(row) -> bool:
+            return row is not None and row.used_at is None and \
+                row.expires_at.replace(tzinfo=_dt.timezone.utc) >= utcnow()
+
+        with self.db.session() as s:  # a wrong link fails before the password is hashed
+            row = s.execute(select(ResetToken.user_id, ResetToken.company_id, ResetToken.used_at,
+                                   ResetToken.expires_at).where(ResetToken.token_hash == token_hash)).first()
+        if not usable(row):
+            raise InvalidArgument("reset_token_invalid", "The reset link is invalid or expired")
+        password_hash = HASHER.hash(password)
         now = utcnow()
-        with self.db.session(write=True) as s:
-            row = s.execute(select(ResetToken).where(ResetToken.token_hash == sha256(token or ""))
-                            ).scalar_one_or_none()
-            if row is None or row.used_at is not None or row.expires_at.replace(tzinfo=_dt.timezone.utc) < now:
+        with self.db.session(company_id=row.company_id, write=True) as s:
+            user = s.execute(select(User).where(User.id == row.user_id).with_for_update()).scalar_one_or_none()
+            if user is None or not user.active or not usable(s.execute(select(ResetToken).where(
+                    ResetToken.token_hash == token_hash)).scalar_one_or_none()):
                 raise InvalidArgument("reset_token_invalid", "The reset link is invalid or expired")
-            s.info["company_id"] = row.company_id
-            user = s.get(User, row.user_id)
-            if user is None or not user.active:
-                raise InvalidArgument("reset_token_invalid", "The reset link is invalid or expired")
-            user.password_hash = HASHER.hash(password)
+            user.password_hash = password_hash
             s.execute(update(ResetToken).where(ResetToken.user_id == user.id, ResetToken.used_at.is_(None))
                       .values(used_at=now))
             s.execute(update(RefreshSession).where(RefreshSession.user_id == user.id,
