@@ -160,3 +160,32 @@ def test_a_reset_token_used_twice_at_once_sets_one_password(server):
         password = "first-pw" if results[0] is None else "second-pw"
         assert server["auth"].Login(pb.LoginRequest(email=a.user.email, password=password)).tokens.access_token
 
+
+def test_two_admins_removed_at_once_leave_one(server):
+    """Two administrators each deactivating (or demoting) the other at the same moment: the checks of
+    "the company keeps an active administrator" run one after the other, so one change is refused."""
+    from crm_platform.context import Principal
+    from crm_platform.errors import FailedPrecondition
+    from crm_identity.adapters.orm import Role, User
+
+    svc, db = server["svc"], server["db"]
+    for i in range(8):
+        signup = _signup(server)
+        cid = signup.company.id
+        with db.session(company_id=cid) as s:
+            roles = {r.name: r.id for r in s.execute(select(Role)).scalars()}
+        admin = Principal(company_id=cid, user_id=signup.user.id, permissions=frozenset({"admin"}))
+        other = svc.create_user(admin, first_name="O", last_name="P", email=f"{uuid.uuid4().hex[:12]}@t.uz",
+                                password="pw", role_id=roles["Administrator"], group_id=signup.user.group_id)
+        as_other = Principal(company_id=cid, user_id=other.id, permissions=frozenset({"admin"}))
+        second = (lambda: svc.deactivate_user(admin, other.id)) if i % 2 else \
+            (lambda: svc.update_user(admin, other.id, {"role_id": roles["Manager"]}))
+        results = _at_once(lambda: svc.deactivate_user(as_other, signup.user.id), second)
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(refused) == 1 and isinstance(refused[0], FailedPrecondition), results
+        assert refused[0].code == "last_admin"
+        with db.session(company_id=cid) as s:
+            admins = [u for u, r in s.execute(select(User, Role).join(Role, Role.id == User.role_id)).all()
+                      if u.active and r.permissions.get("admin")]
+        assert len(admins) == 1
+

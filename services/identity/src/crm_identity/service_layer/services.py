@@ -305,8 +305,10 @@ class IdentityService:
             return list(s.execute(select(User).where(User.id.in_(ids[:1000]))).scalars())
 
     @staticmethod
-    def _user(s: Session, user_id: str) -> User:
-        user = s.execute(select(User).where(User.id == user_id)).scalar_one_or_none()
+    def _user(s: Session, user_id: str, lock: bool = False) -> User:
+        """The user (404 when the company has none by this id); `lock`: FOR UPDATE."""
+        q = select(User).where(User.id == user_id)
+        user = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
         if user is None:
             raise NotFound("user_not_found", "User not found")
         return user
@@ -362,7 +364,7 @@ class IdentityService:
         if "password" in changes:
             clean["password_hash"] = HASHER.hash(model.check_password(errors, "password", changes["password"]))
         with self.db.session(company_id=principal.company_id, write=True) as s:
-            user = self._user(s, user_id)
+            user = self._user(s, user_id, lock=True)
             self._check_refs(s, errors, changes.get("role_id"), changes.get("group_id"))
             errors.raise_if_any()
             if "role_id" in changes:
@@ -388,11 +390,17 @@ class IdentityService:
 
     @staticmethod
     def _ensure_admin_remains(s: Session, user: User, new_role_id: str | None) -> None:
+        """Refuse to take the last active administrator's rights away (demoting or deactivating `user`).
+
+        Changes that may remove an administrator lock the company's row first (FOR UPDATE on PostgreSQL;
+        SQLite writers take the database in turn), so they check one after the other: two administrators
+        removing each other at once cannot both see the other one still there."""
         current = s.get(Role, user.role_id)
         if not current.permissions.get("admin"):
             return
         if new_role_id is not None and s.get(Role, new_role_id).permissions.get("admin"):
             return
+        s.execute(select(Company.id).where(Company.id == user.company_id).with_for_update()).one()
         others = s.execute(select(Role.permissions).join(User, User.role_id == Role.id).where(
             User.active.is_(True), User.id != user.id)).scalars()
         if not any(p.get("admin") for p in others):
@@ -402,7 +410,7 @@ class IdentityService:
         """Deactivate a user (admin): its sessions end at once; publishes UserDeactivated."""
         self._require(principal, "manage_users")
         with self.db.session(company_id=principal.company_id, write=True) as s:
-            user = self._user(s, user_id)
+            user = self._user(s, user_id, lock=True)
             if not user.active:
                 return user
             self._ensure_admin_remains(s, user, new_role_id=None)
