@@ -285,3 +285,49 @@ def test_first_reads_racing_the_consumer_seed_once(server):
         t.join()
     assert errors == []
     assert _company_funnels(server, cid) == 2
+
+
+def test_rule_edits_racing_a_field_deletion_keep_no_rule_of_the_deleted_field(server):
+    """Saving a stage's rules while the field they name is deleted (on PostgreSQL: transactions on separate
+    connections): the two take the stage in turn. Either the rules were saved first and the deletion drops
+    the field from them, or the deletion came first and the rules naming it are refused; the stage never
+    names a deleted field, and saved rules are not overwritten by the deletion's older copy of them."""
+    from crm_platform.context import Principal
+    from crm_platform.errors import InvalidArgument
+
+    svc, db = server["svc"], server["db"]
+    cid = str(uuid.uuid4())
+    p = Principal(company_id=cid, user_id=str(uuid.uuid4()), permissions=frozenset({"manage_funnels"}))
+    funnel = [f for f, _ in svc.list_funnels(p, "deal")][0]
+    stages = [st.id for st in svc.get_funnel(p, funnel.id)[1]][:4]
+    svc.create_field(p, entity="deal", key="kept", name="Kept", field_type="text", options=[])
+    for i in range(12):
+        doomed = svc.create_field(p, entity="deal", key=f"doomed_{i}", name="Doomed", field_type="text", options=[])
+        for stage_id in stages:
+            svc.update_rules(p, stage_id, {"required": [doomed.key]})
+        barrier = threading.Barrier(len(stages) + 1)
+        outcome: dict = {}
+
+        def save(stage_id, key=doomed.key):
+            barrier.wait()
+            try:
+                svc.update_rules(p, stage_id, {"required": ["kept", key]})
+                outcome[stage_id] = "saved"
+            except InvalidArgument:
+                outcome[stage_id] = "refused"
+
+        def delete(field_id=doomed.id):
+            barrier.wait()
+            svc.delete_field(p, field_id)
+
+        threads = [threading.Thread(target=save, args=(st,)) for st in stages] + [threading.Thread(target=delete)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with db.session(company_id=cid) as s:
+            rules = {st.id: st.rules["required"] for st in s.execute(select(Stage).where(Stage.id.in_(stages)))
+                     .scalars()}
+        assert outcome.keys() == set(stages)
+        for stage_id in stages:
+            assert rules[stage_id] == (["kept"] if outcome[stage_id] == "saved" else []), (i, outcome, rules)

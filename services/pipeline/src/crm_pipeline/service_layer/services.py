@@ -82,8 +82,9 @@ class PipelineService:
         return funnel
 
     @staticmethod
-    def _stage(s: Session, stage_id: str) -> Stage:
-        stage = s.execute(select(Stage).where(Stage.id == stage_id, Stage.removed_at.is_(None))).scalar_one_or_none()
+    def _stage(s: Session, stage_id: str, lock: bool = False) -> Stage:
+        q = select(Stage).where(Stage.id == stage_id, Stage.removed_at.is_(None))
+        stage = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
         if stage is None:
             raise NotFound("stage_not_found", "Stage not found")
         return stage
@@ -221,10 +222,14 @@ class PipelineService:
             return {**model.empty_rules(), **(stage.rules or {})}
 
     def update_rules(self, principal: Principal, stage_id: str, rules: dict[str, list[str]]) -> dict:
-        """Replace the field rules of a stage."""
+        """Replace the field rules of a stage.
+
+        The stage's row is locked (FOR UPDATE on PostgreSQL; SQLite writers take the database in turn) before
+        the fields are read, as `delete_field` locks it: a field deleted meanwhile is either refused here or
+        dropped from the rules saved here, never left in them."""
         self._require(principal)
         with self.db.session(company_id=principal.company_id, write=True) as s:
-            stage = self._stage(s, stage_id)
+            stage = self._stage(s, stage_id, lock=True)
             funnel = self._funnel(s, stage.funnel_id)
             types = dict(s.execute(select(FieldDefinition.key, FieldDefinition.type)
                                    .where(FieldDefinition.entity == funnel.entity)).all())
@@ -248,8 +253,9 @@ class PipelineService:
             return list(s.execute(q).scalars())
 
     @staticmethod
-    def _field(s: Session, field_id: str) -> FieldDefinition:
-        f = s.execute(select(FieldDefinition).where(FieldDefinition.id == field_id)).scalar_one_or_none()
+    def _field(s: Session, field_id: str, lock: bool = False) -> FieldDefinition:
+        q = select(FieldDefinition).where(FieldDefinition.id == field_id)
+        f = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
         if f is None:
             raise NotFound("field_not_found", "Field not found")
         return f
@@ -298,12 +304,19 @@ class PipelineService:
             return f
 
     def delete_field(self, principal: Principal, field_id: str) -> None:
-        """Delete a field and drop its key from every stage rule of its entity."""
+        """Delete a field and drop its key from every stage rule of its entity.
+
+        The field's row, then the entity's live stages (in id order) are locked (FOR UPDATE on PostgreSQL;
+        SQLite writers take the database in turn): each stage's rules are rewritten from what the last rule
+        edit of it left (`update_rules` locks the stage too), not from an older copy."""
         self._require(principal)
         with self.db.session(company_id=principal.company_id, write=True) as s:
-            f = self._field(s, field_id)
+            f = self._field(s, field_id, lock=True)
             funnels = {fn.id: fn for fn in s.execute(select(Funnel).where(Funnel.entity == f.entity)).scalars()}
-            for stage in self._live_stages(s, list(funnels)):
+            stages = [] if not funnels else s.execute(select(Stage).where(
+                Stage.funnel_id.in_(list(funnels)), Stage.removed_at.is_(None)).order_by(Stage.id)
+                .with_for_update()).scalars()
+            for stage in stages:
                 rules = {**model.empty_rules(), **(stage.rules or {})}
                 if not any(f.key in keys for keys in rules.values()):
                     continue
