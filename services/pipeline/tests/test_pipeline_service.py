@@ -331,3 +331,38 @@ def test_rule_edits_racing_a_field_deletion_keep_no_rule_of_the_deleted_field(se
         assert outcome.keys() == set(stages)
         for stage_id in stages:
             assert rules[stage_id] == (["kept"] if outcome[stage_id] == "saved" else []), (i, outcome, rules)
+
+
+def test_edits_of_one_field_at_once_announce_what_was_stored(server):
+    """A rename and a change of choices of one field at the same moment (on PostgreSQL: transactions on
+    separate connections) take the field in turn: the second starts from the first's result, so the last
+    FieldUpdated event (and each answer) carries the field as stored, not the name or choices it replaced."""
+    from crm.pipeline.events.v1 import pipeline_events_pb2 as pev
+    from crm_platform.context import Principal
+    from crm_pipeline.adapters.orm import FieldDefinition
+
+    svc, db = server["svc"], server["db"]
+    cid = str(uuid.uuid4())
+    p = Principal(company_id=cid, user_id=str(uuid.uuid4()), permissions=frozenset({"manage_funnels"}))
+    for i in range(12):
+        f = svc.create_field(p, entity="deal", key=f"source_{i}", name="Source", field_type="select", options=["A"])
+        barrier = threading.Barrier(2)
+
+        def edit(kwargs, field_id=f.id):
+            barrier.wait()
+            svc.update_field(p, field_id, **kwargs)
+
+        threads = [threading.Thread(target=edit, args=(kw,))
+                   for kw in ({"name": f"Source {i}"}, {"options": ["A", "B"]})]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with db.session(company_id=cid) as s:
+            stored = s.get(FieldDefinition, f.id)
+            payloads = s.execute(select(OUTBOX.c.payload).where(
+                OUTBOX.c.aggregate_id == f.id, OUTBOX.c.event_type == "crm.pipeline.events.v1.FieldUpdated")
+                .order_by(OUTBOX.c.id)).scalars().all()
+        assert (stored.name, stored.options) == (f"Source {i}", ["A", "B"])
+        last = pev.FieldUpdated.FromString(payloads[-1]).field
+        assert (len(payloads), last.name, list(last.options)) == (2, stored.name, stored.options), i

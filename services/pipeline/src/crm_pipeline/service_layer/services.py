@@ -287,10 +287,14 @@ class PipelineService:
 
     def update_field(self, principal: Principal, field_id: str, *, name: str | None = None,
                      options: list[str] | None = None) -> FieldDefinition:
-        """Rename a field or change its choices (key and type never change: records hold values by key)."""
+        """Rename a field or change its choices (key and type never change: records hold values by key).
+
+        The field's row is locked (FOR UPDATE on PostgreSQL; SQLite writers take the database in turn): edits
+        of one field run in turn, each from the last one's result, so the FieldUpdated event and the answer
+        carry the field as stored."""
         self._require(principal)
         with self.db.session(company_id=principal.company_id, write=True) as s:
-            f = self._field(s, field_id)
+            f = self._field(s, field_id, lock=True)
             errors = FieldCollector()
             new_name = model.check_name(errors, "name", name, model.FIELD_NAME_MAX) if name is not None else f.name
             new_options = model.check_options(errors, f.type, options) if options is not None else f.options
