@@ -189,3 +189,108 @@ def test_two_admins_removed_at_once_leave_one(server):
                       if u.active and r.permissions.get("admin")]
         assert len(admins) == 1
 
+
+
+def _company(server):
+    """A fresh company: its admin's Principal, the role ids by name, the admin's group id."""
+    from crm_platform.context import Principal
+    from crm_identity.adapters.orm import Role
+
+    signup = _signup(server)
+    cid = signup.company.id
+    with server["db"].session(company_id=cid) as s:
+        roles = {r.name: r.id for r in s.execute(select(Role)).scalars()}
+    admin = Principal(company_id=cid, user_id=signup.user.id, permissions=frozenset({"admin"}))
+    return admin, roles, signup.user.group_id
+
+
+def _active_admins(server, company_id):
+    from crm_identity.adapters.orm import Role, User
+
+    with server["db"].session(company_id=company_id) as s:
+        return [u.id for u, r in s.execute(select(User, Role).join(Role, Role.id == User.role_id)).all()
+                if u.active and r.permissions.get("admin")]
+
+
+def _new_user(server, admin, role_id, group_id):
+    return server["svc"].create_user(admin, first_name="O", last_name="P", email=f"{uuid.uuid4().hex[:12]}@t.uz",
+                                     password="pw", role_id=role_id, group_id=group_id)
+
+
+NO_ADMIN = {"admin": False, "edit_phone": True}
+
+
+def test_a_custom_role_of_the_only_admins_keeps_its_admin_right(server):
+    """Taking `admin` from a custom role that the company's only active administrators hold is refused
+    (last_admin, like deactivating or demoting the last one); with another administrator left it is allowed."""
+    from crm_platform.errors import FailedPrecondition
+
+    svc = server["svc"]
+    admin, roles, group = _company(server)
+    boss = svc.create_role(admin, "Boss", {"admin": True})
+    svc.update_user(admin, admin.user_id, {"role_id": boss.id})  # the only admin now holds the custom role
+    with pytest.raises(FailedPrecondition) as info:
+        svc.update_role(admin, boss.id, None, NO_ADMIN)
+    assert info.value.code == "last_admin"
+    assert _active_admins(server, admin.company_id) == [admin.user_id]
+    # over gRPC: the same code, FAILED_PRECONDITION
+    token = server["auth"].Login(pb.LoginRequest(email=svc.get_user(admin, admin.user_id).email,
+                                                 password="pw")).tokens.access_token
+    code, body = _error(lambda: server["dir"].UpdateRole(pb.UpdateRoleRequest(
+        id=boss.id, permissions=pb.Permissions(admin=False, edit_phone=True)), metadata=_md(token)))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and body["code"] == "last_admin", body
+    # renaming it, or keeping admin, is fine
+    assert svc.update_role(admin, boss.id, "Chief", None).name == "Chief"
+    # a role nobody active holds may lose admin
+    spare = svc.create_role(admin, "Spare", {"admin": True})
+    assert not svc.update_role(admin, spare.id, None, NO_ADMIN).permissions["admin"]
+    # with another active administrator (system role) left, the custom role may lose admin
+    other = _new_user(server, admin, roles["Administrator"], group)
+    assert not svc.update_role(admin, boss.id, None, NO_ADMIN).permissions["admin"]
+    assert _active_admins(server, admin.company_id) == [other.id]
+
+
+def test_a_role_held_by_the_only_admin_cannot_be_deleted(server):
+    """Deleting a custom admin role that the only administrator holds is refused (role_in_use: users hold it)."""
+    from crm_platform.errors import FailedPrecondition
+
+    svc = server["svc"]
+    admin, roles, group = _company(server)
+    boss = svc.create_role(admin, "Boss", {"admin": True})
+    svc.update_user(admin, admin.user_id, {"role_id": boss.id})
+    with pytest.raises(FailedPrecondition) as info:
+        svc.delete_role(admin, boss.id)
+    assert info.value.code == "role_in_use"
+    assert _active_admins(server, admin.company_id) == [admin.user_id]
+
+
+def test_admin_taken_from_roles_at_once_leaves_an_admin(server):
+    """Changes that each would leave the company without an administrator, made at the same moment:
+    taking admin from two custom roles (one admin each); taking admin from a role while its last holder's
+    colleague is deactivated; moving the only admin to a custom admin role while that role loses admin.
+    The checks run one after the other, so exactly one change is refused with last_admin."""
+    from crm_platform.errors import FailedPrecondition
+
+    svc = server["svc"]
+    for i in range(9):
+        admin, roles, group = _company(server)
+        a = svc.create_role(admin, "A", {"admin": True})
+        b = svc.create_role(admin, "B", {"admin": True})
+        if i % 3 == 0:  # two admins, each the only holder of a custom admin role
+            other = _new_user(server, admin, b.id, group)
+            svc.update_user(admin, admin.user_id, {"role_id": a.id})
+            calls = (lambda: svc.update_role(admin, a.id, None, NO_ADMIN),
+                     lambda: svc.update_role(admin, b.id, None, NO_ADMIN))
+        elif i % 3 == 1:  # the other admin (system role) deactivated while role A loses admin
+            other = _new_user(server, admin, roles["Administrator"], group)
+            svc.update_user(admin, admin.user_id, {"role_id": a.id})
+            calls = (lambda: svc.update_role(admin, a.id, None, NO_ADMIN),
+                     lambda: svc.deactivate_user(admin, other.id))
+        else:  # the only admin moved to role A (admin) while A loses admin
+            calls = (lambda: svc.update_role(admin, a.id, None, NO_ADMIN),
+                     lambda: svc.update_user(admin, admin.user_id, {"role_id": a.id}))
+        results = _at_once(*calls)
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(refused) == 1 and isinstance(refused[0], FailedPrecondition), (i, results)
+        assert refused[0].code == "last_admin", (i, results)
+        assert len(_active_admins(server, admin.company_id)) == 1, i

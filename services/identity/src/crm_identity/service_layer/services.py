@@ -389,21 +389,38 @@ class IdentityService:
             return user
 
     @staticmethod
-    def _ensure_admin_remains(s: Session, user: User, new_role_id: str | None) -> None:
+    def _lock_company(s: Session, company_id: str) -> None:
+        """Lock the company's row (FOR UPDATE on PostgreSQL; SQLite writers take the database in turn).
+
+        Every change that may take away an administrator (deactivating or demoting a user, taking `admin`
+        from a role) takes this lock before it reads any role or user, so those checks run one after the
+        other and each sees what the previous one committed."""
+        s.execute(select(Company.id).where(Company.id == company_id).with_for_update()).one()
+
+    @staticmethod
+    def _admin_remains(s: Session, *, except_user: str | None = None, except_role: str | None = None) -> bool:
+        """Tell whether an active user other than `except_user`, in a role other than `except_role`, is an
+        administrator."""
+        q = select(Role.permissions).join(User, User.role_id == Role.id).where(User.active.is_(True))
+        if except_user is not None:
+            q = q.where(User.id != except_user)
+        if except_role is not None:
+            q = q.where(Role.id != except_role)
+        return any(p.get("admin") for p in s.execute(q).scalars())
+
+    def _ensure_admin_remains(self, s: Session, user: User, new_role_id: str | None) -> None:
         """Refuse to take the last active administrator's rights away (demoting or deactivating `user`).
 
-        Changes that may remove an administrator lock the company's row first (FOR UPDATE on PostgreSQL;
-        SQLite writers take the database in turn), so they check one after the other: two administrators
-        removing each other at once cannot both see the other one still there."""
-        current = s.get(Role, user.role_id)
+        The company's row is locked first (`_lock_company`), before the roles are read: two administrators
+        removing each other at once cannot both see the other one still there, and a user moved to a role
+        cannot count on its `admin` right while update_role is taking it away."""
+        self._lock_company(s, user.company_id)
+        current = s.get(Role, user.role_id, populate_existing=True)
         if not current.permissions.get("admin"):
             return
-        if new_role_id is not None and s.get(Role, new_role_id).permissions.get("admin"):
+        if new_role_id is not None and s.get(Role, new_role_id, populate_existing=True).permissions.get("admin"):
             return
-        s.execute(select(Company.id).where(Company.id == user.company_id).with_for_update()).one()
-        others = s.execute(select(Role.permissions).join(User, User.role_id == Role.id).where(
-            User.active.is_(True), User.id != user.id)).scalars()
-        if not any(p.get("admin") for p in others):
+        if not self._admin_remains(s, except_user=user.id):
             raise FailedPrecondition("last_admin", "The company must keep at least one active administrator")
 
     def deactivate_user(self, principal: Principal, user_id: str) -> User:
@@ -480,14 +497,20 @@ class IdentityService:
     def update_role(self, principal: Principal, role_id: str, name: str | None, permissions: dict | None) -> Role:
         self._require(principal, "manage_roles")
         clean_name = self._group_name(name) if name is not None else None
+        perms = model.normalize_permissions(permissions) if permissions is not None else None
         with self.db.session(company_id=principal.company_id, write=True) as s:
+            if perms is not None and not perms["admin"]:  # may take admin away: check in turn (_lock_company)
+                self._lock_company(s, principal.company_id)
             role = s.execute(select(Role).where(Role.id == role_id)).scalar_one_or_none()
             if role is None:
                 raise NotFound("role_not_found", "Role not found")
-            if permissions is not None:
-                perms = model.normalize_permissions(permissions)
+            if perms is not None:
                 if role.system and not perms["admin"]:
                     raise FailedPrecondition("role_protected", "The administrator role keeps its rights")
+                if role.permissions.get("admin") and not perms["admin"] and s.execute(
+                        select(User.id).where(User.role_id == role.id, User.active.is_(True))).first() is not None \
+                        and not self._admin_remains(s, except_role=role.id):
+                    raise FailedPrecondition("last_admin", "The company must keep at least one active administrator")
                 role.permissions = perms
             if clean_name is not None:
                 role.name = clean_name
