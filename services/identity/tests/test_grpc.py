@@ -294,3 +294,62 @@ def test_admin_taken_from_roles_at_once_leaves_an_admin(server):
         assert len(refused) == 1 and isinstance(refused[0], FailedPrecondition), (i, results)
         assert refused[0].code == "last_admin", (i, results)
         assert len(_active_admins(server, admin.company_id)) == 1, i
+
+
+def test_one_email_set_on_two_users_at_once_is_taken_once(server):
+    """Two users given the same new e-mail at the same moment: one change passes, the other gets the
+    answer a single request gets (email_taken, a conflict), not an IntegrityError."""
+    from crm_platform.errors import Conflict
+
+    svc = server["svc"]
+    for _ in range(8):
+        admin, roles, group = _company(server)
+        u1, u2 = (_new_user(server, admin, roles["Manager"], group) for _ in range(2))
+        email = f"{uuid.uuid4().hex[:12]}@t.uz"
+        results = _at_once(lambda: svc.update_user(admin, u1.id, {"email": email}),
+                           lambda: svc.update_user(admin, u2.id, {"email": email}))
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(refused) == 1 and isinstance(refused[0], Conflict), results
+        assert refused[0].code == "email_taken" and refused[0].details == {"field": "email"}
+
+
+def _unknown_reference(exc, field):
+    from crm_platform.errors import FieldErrors
+
+    return isinstance(exc, FieldErrors) and [(f["field"], f["code"]) for f in exc.fields] == \
+        [(field, "unknown_reference")]
+
+
+@pytest.mark.parametrize("kind", ["group", "role"])
+def test_deleting_a_group_or_role_while_a_user_joins_it(server, kind):
+    """A group (role) deleted while a user is moved into it (update_user) or created in it (create_user),
+    at the same moment: either the delete wins and the user change answers unknown_reference, or the user
+    change wins and the delete answers group_not_empty (role_in_use), as when they come one after the other;
+    never an IntegrityError."""
+    from crm_platform.errors import FailedPrecondition
+
+    svc = server["svc"]
+    field = f"{kind}_id"
+    for i in range(8):
+        admin, roles, group = _company(server)
+        user = _new_user(server, admin, roles["Manager"], group)
+        if kind == "group":
+            target = svc.create_group(admin, "Sales")
+            delete = lambda: svc.delete_group(admin, target.id)  # noqa: E731
+        else:
+            target = svc.create_role(admin, "Seller", {"edit_phone": True})
+            delete = lambda: svc.delete_role(admin, target.id)  # noqa: E731
+        if i % 2:
+            join = lambda: svc.update_user(admin, user.id, {field: target.id})  # noqa: E731
+        else:
+            join = lambda: svc.create_user(  # noqa: E731
+                admin, first_name="N", last_name="U", email=f"{uuid.uuid4().hex[:12]}@t.uz", password="pw",
+                role_id=target.id if kind == "role" else roles["Manager"],
+                group_id=target.id if kind == "group" else group)
+        deleted, joined = _at_once(delete, join)
+        if deleted is None:
+            assert _unknown_reference(joined, field), (i, deleted, joined)
+        else:
+            assert isinstance(deleted, FailedPrecondition), (i, deleted, joined)
+            assert deleted.code == ("group_not_empty" if kind == "group" else "role_in_use"), (i, deleted, joined)
+            assert getattr(joined, field) == target.id, (i, deleted, joined)

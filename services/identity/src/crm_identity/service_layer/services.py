@@ -315,9 +315,14 @@ class IdentityService:
 
     @staticmethod
     def _check_refs(s: Session, errors: FieldCollector, role_id: str | None, group_id: str | None) -> None:
-        if role_id is not None and s.execute(select(Role.id).where(Role.id == role_id)).first() is None:
+        """Check that the role and group exist, and keep them (FOR KEY SHARE on PostgreSQL) until the end of the
+        transaction: delete_role/delete_group lock the row FOR UPDATE first, so a delete and a user joining the
+        role or group run one after the other and each sees the other's outcome (no foreign-key error)."""
+        if role_id is not None and s.execute(select(Role.id).where(Role.id == role_id).with_for_update(
+                read=True, key_share=True)).first() is None:
             errors.add("role_id", "unknown_reference")
-        if group_id is not None and s.execute(select(Group.id).where(Group.id == group_id)).first() is None:
+        if group_id is not None and s.execute(select(Group.id).where(Group.id == group_id).with_for_update(
+                read=True, key_share=True)).first() is None:
             errors.add("group_id", "unknown_reference")
 
     def create_user(self, principal: Principal, *, first_name: str, last_name: str, email: str, password: str,
@@ -379,6 +384,11 @@ class IdentityService:
             changed = [k for k, v in clean.items() if getattr(user, k) != v]
             for k, v in clean.items():
                 setattr(user, k, v)
+            if "email" in changed:
+                try:  # another request gave a user this e-mail since the check above
+                    s.flush()
+                except IntegrityError as exc:
+                    raise Conflict("email_taken", "User with this email already exists", field="email") from exc
             if "password_hash" in changed:
                 s.execute(update(RefreshSession).where(RefreshSession.user_id == user.id,
                                                        RefreshSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
@@ -474,7 +484,8 @@ class IdentityService:
     def delete_group(self, principal: Principal, group_id: str) -> None:
         self._require(principal, "manage_users")
         with self.db.session(company_id=principal.company_id, write=True) as s:
-            group = s.execute(select(Group).where(Group.id == group_id)).scalar_one_or_none()
+            # FOR UPDATE: a user joining the group (FOR KEY SHARE in _check_refs) waits, or is waited for
+            group = s.execute(select(Group).where(Group.id == group_id).with_for_update()).scalar_one_or_none()
             if group is None:
                 raise NotFound("group_not_found", "Group not found")
             if s.execute(select(User.id).where(User.group_id == group_id)).first() is not None:
@@ -521,7 +532,8 @@ class IdentityService:
     def delete_role(self, principal: Principal, role_id: str) -> None:
         self._require(principal, "manage_roles")
         with self.db.session(company_id=principal.company_id, write=True) as s:
-            role = s.execute(select(Role).where(Role.id == role_id)).scalar_one_or_none()
+            # FOR UPDATE: a user joining the role (FOR KEY SHARE in _check_refs) waits, or is waited for
+            role = s.execute(select(Role).where(Role.id == role_id).with_for_update()).scalar_one_or_none()
             if role is None:
                 raise NotFound("role_not_found", "Role not found")
             if role.system:
