@@ -369,7 +369,8 @@ SIZES = {  # role -> (requests, limits, max replicas)
     "relay": ({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "256Mi"}, 3),
     "gateway": ({"cpu": "100m", "memory": "256Mi"}, {"cpu": "1", "memory": "512Mi"}, 10),
     # Other workers (identity's mailer, ...): one replica until the worker is known to claim its rows
-    # (identity's mailer selects unsent mails without a lock: two replicas could send a mail twice).
+    # (identity's mailer selects unsent mails without a lock: two replicas could send a mail twice), and
+    # updated with `strategy: Recreate` (workload()) so a rollout never runs the old and new pod together.
     "other": ({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "256Mi"}, 1),
 }
 
@@ -426,7 +427,10 @@ def workload(name: str, svc: str, role: str, command: list[str], env: list[dict]
         "spec": {
             # no `replicas`: the HorizontalPodAutoscaler owns it (kubectl apply would reset it otherwise)
             "revisionHistoryLimit": 5, "selector": {"matchLabels": selector},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            # A one-replica worker is replaced, not rolled: with a surge the old and the new pod would run
+            # at once for a while (two mailers sending one mail twice). Recreate stops the old pod first.
+            "strategy": ({"type": "Recreate"} if max_replicas == 1 else
+                         {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}),
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {

@@ -271,6 +271,23 @@ def test_kubernetes_pods_are_locked_down_probed_and_sized(k8s):
                 assert hpa["spec"]["maxReplicas"] <= gen.PARTITIONS, "consumers beyond the partitions idle"
 
 
+def test_one_replica_workers_stay_one_and_are_recreated_not_rolled(k8s):
+    """A worker that must run alone (HPA max 1, e.g. identity's mailer, which reads unsent mails without
+    claiming them) keeps max 1 in every overlay, and its Deployment uses `Recreate`: a RollingUpdate with
+    maxSurge would run the old and the new pod together for a while."""
+    for build, resources in k8s["builds"].items():
+        hpas = _by_kind(resources, "HorizontalPodAutoscaler")
+        assert hpas["identity-mailer"]["spec"]["maxReplicas"] == 1, build
+        for name, dep in _by_kind(resources, "Deployment").items():
+            role = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+            if role not in ("api", "consumer", "relay", "gateway"):  # docs/deployment.md: "one replica"
+                assert hpas[name]["spec"]["maxReplicas"] == 1, (build, name)
+            if hpas[name]["spec"]["maxReplicas"] == 1:
+                assert dep["spec"]["strategy"] == {"type": "Recreate"}, (build, name)
+            else:
+                assert dep["spec"]["strategy"]["type"] == "RollingUpdate", (build, name)
+
+
 def test_kubernetes_gives_every_process_its_required_settings(k8s):
     for build, resources in k8s["builds"].items():
         config = _by_kind(resources, "ConfigMap")["crm-config"]["data"]
