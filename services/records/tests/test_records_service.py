@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import threading
+import types
 
 import grpc
 import pytest
@@ -303,3 +304,25 @@ def test_concurrent_saves_of_one_record_run_one_after_the_other(records, company
         chain = [c for c in changes if c["field"] == field]
         assert chain and [c["old"] for c in chain] == [None] + [c["new"] for c in chain[:-1]], field  # None: created
         assert chain[-1]["new"] == last
+
+
+def test_saves_fetch_a_stage_context_not_cached_without_holding_the_row(records, company):
+    """A save whose deal's stage context is not cached (after a funnel change, or while records cannot trust
+    its cache because it does not hear pipeline's events and keeps nothing) still saves: the context is
+    fetched with no lock held and the save runs again with it."""
+    stub, svc = records["stub"], records["svc"]
+    stages = [s.id for g in _deal_funnel(records, company).groups for s in g.stages][:2]
+    deal = stub.CreateDeal(pb.CreateDealRequest(title="Cold", amount="5", stage_id=stages[0]),
+                           metadata=company.md()).deal
+    svc.stages.invalidate(company.id)  # cached again on the next fetch
+    assert stub.UpdateDeal(pb.UpdateDealRequest(id=deal.id, title="Cold 2"), metadata=company.md()).deal.title \
+        == "Cold 2"
+    trusted = svc.stages.trusted
+    svc.stages.trusted = lambda: False  # nothing is kept: every save finds the cache empty
+    try:
+        svc.stages.invalidate(company.id)
+        moved = stub.UpdateDeal(pb.UpdateDealRequest(id=deal.id, stage_id=stages[1]), metadata=company.md()).deal
+        assert (moved.stage_id, moved.title) == (stages[1], "Cold 2")
+        assert svc.stages.cached_context(types.SimpleNamespace(company_id=company.id), stages[1]) is None
+    finally:
+        svc.stages.trusted = trusted

@@ -328,14 +328,14 @@ class RecordsService:
         of one record run one after the other, each from what the previous one left: no edit is lost, the
         history's old values are the real ones and the board counters move the deal from the stage it is
         really in. Nothing calls pipeline while the row is locked: when its stage's context is not cached,
-        the transaction ends with nothing written, the context is fetched, and the edit starts again (on
-        the last try it is fetched in the transaction)."""
-        tries = 3
+        the transaction ends with nothing written, the context is fetched, and the edit starts again with it
+        (on the last try, should the record have moved on meanwhile, it is fetched in the transaction)."""
+        tries, fetched = 3, {}
         for attempt in range(tries):
             try:
                 with self.db.session(company_id=p.company_id, write=True) as s:
                     row = self._one(s, cls, record_id, code, label, lock=True)
-                    ctx = self.stages.cached_context(p, row.stage_id)
+                    ctx = fetched.get(row.stage_id) or self.stages.cached_context(p, row.stage_id)
                     if ctx is None:
                         if attempt < tries - 1:
                             raise _StageNotCached(row.stage_id)
@@ -343,7 +343,7 @@ class RecordsService:
                     save(s, row, ctx)
                     return row
             except _StageNotCached as missing:
-                self.stages.require(p, missing.stage_id)
+                fetched[missing.stage_id] = self.stages.require(p, missing.stage_id)
         raise RuntimeError("unreachable")
 
     @staticmethod
@@ -479,15 +479,14 @@ class RecordsService:
             self._check_user(p, errors, changes["responsible_id"])
         raw_fields = parse_fields_json(errors, changes.get("fields_json"))
         new_stage = changes.get("stage_id") or ""
-        if new_stage:  # checked (and cached) before the deal is locked
-            self.stages.resolve(p, errors, new_stage, "deal")
+        target = self.stages.resolve(p, errors, new_stage, "deal") if new_stage else None  # before the lock
 
         def save(s: Session, deal: Deal, old_ctx: StageContext) -> None:
             errors.raise_if_any()
             self._writable(deal)
             if clean.get("client_id") and clean["client_id"] != deal.client_id:
                 self._linkable_client(s, errors, clean["client_id"])
-            ctx = old_ctx if new_stage in ("", deal.stage_id) else self.stages.resolve(p, errors, new_stage, "deal")
+            ctx = old_ctx if new_stage in ("", deal.stage_id) else target
             custom = model.clean_custom(errors, ctx.fields, raw_fields) if ctx else {}
             errors.raise_if_any()
             self._save_deal(s, p, deal, ctx, old_ctx, clean, custom, source_of(p))
@@ -700,8 +699,7 @@ class RecordsService:
             self._check_user(p, errors, changes["responsible_id"])
         raw_fields = parse_fields_json(errors, changes.get("fields_json"))
         new_stage = changes.get("stage_id") or ""
-        if new_stage:  # checked (and cached) before the client is locked
-            self.stages.resolve(p, errors, new_stage, "client")
+        target = self.stages.resolve(p, errors, new_stage, "client") if new_stage else None  # before the lock
 
         def save(s: Session, client: Client, old_ctx: StageContext) -> None:
             errors.raise_if_any()
@@ -709,8 +707,7 @@ class RecordsService:
                 raise PermissionDenied("forbidden", "Your role may not change phone numbers",
                                        permission="edit_phone")
             self._writable(client)
-            ctx = old_ctx if new_stage in ("", client.stage_id) else self.stages.resolve(p, errors, new_stage,
-                                                                                          "client")
+            ctx = old_ctx if new_stage in ("", client.stage_id) else target
             custom = model.clean_custom(errors, ctx.fields, raw_fields) if ctx else {}
             errors.raise_if_any()
             prev_resp = client.responsible_id
