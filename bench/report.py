@@ -114,6 +114,10 @@ def write(R: dict, path: pathlib.Path) -> None:
           f"{_ratio(hf['rps']['median'], a_rps, pct=True)} of A | (context) | |")
         w(f"| 3 | `/board` (issue 4) | p99 {fig(bd['p99_ms'], 1)} ms (p50 {fig(bd['p50_ms'], 1)} ms, "
           f"{fig(bd['rps'])} req/s) | | < 50 ms | {verdict(bd['p99_ms']['median'] < 50)} |")
+        gb = L.get("grpc_board")
+        if gb:
+            w(f"| 3 | … `/board` in the service (gRPC GetBoard, one call at a time, p50 {fig(gb['p50_ms'], 1)} ms) | "
+              f"p99 {fig(gb['p99_ms'], 1)} ms | | (context) | |")
     for key in AUTOMATION_RUNS:
         au = G.get(key)
         if not (au and C):

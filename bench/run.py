@@ -533,33 +533,41 @@ class Bench:
         deep_cursor = cursor
         calls = 100 if self.quick else 300
 
-        def measure(cur: str) -> dict:
+        def measure(call) -> dict:
             p50, p99 = [], []
             for _ in range(self.runs):
                 lat = []
                 for _ in range(calls):
                     t = time.perf_counter()
-                    r = stub.ListDeals(pb.ListDealsRequest(stage_id=stage, limit=50, cursor=cur), metadata=md,
-                                       timeout=30)
+                    call()
                     lat.append((time.perf_counter() - t) * 1000)
-                    assert len(r.deals) == 50
                 p50.append(lib.pct(lat, 50))
                 p99.append(lib.pct(lat, 99))
             return {"p50_ms": lib.summary(p50), "p99_ms": lib.summary(p99), "calls_per_run": calls}
 
-        grpc_first = measure("")
-        grpc_deep = measure(deep_cursor)
+        def page(cur: str):
+            def call():
+                r = stub.ListDeals(pb.ListDealsRequest(stage_id=stage, limit=50, cursor=cur), metadata=md, timeout=30)
+                assert len(r.deals) == 50
+            return call
+
+        def board_call():
+            r = stub.GetBoard(pb.GetBoardRequest(funnel_id=self.big["deal_funnel"]), metadata=md, timeout=30)
+            assert len(r.columns) > 1 and all(len(c.deals) == min(20, c.count) for c in r.columns)
+
+        grpc_first = measure(page(""))
+        grpc_deep = measure(page(deep_cursor))
+        grpc_board = measure(board_call)
         q = f"/api/v1/deals?stage_id={stage}&limit=50"
         http_first = self.wrk(q, token=self.token)
         http_deep = self.wrk(q + "&cursor=" + urllib.parse.quote(deep_cursor), token=self.token)
-        # Two connections (a couple of users opening the board): at 16 the slow aggregates would
-        # keep records busy long after wrk stops and spoil the next measurements.
+        # Two connections: a couple of users opening the board at once.
         board = self.wrk(f"/api/v1/board?funnel_id={self.big['deal_funnel']}", token=self.token, connections=2)
         time.sleep(10)
         plans = self.explain_deep(stage, target) if self.pg else {}
         return {"deep_page": target, "plans": plans, "deals_in_stage": in_stage, "grpc_first": grpc_first, "grpc_deep": grpc_deep,
                 "walk_p50_ms": lib.pct(walk, 50), "walk_p99_ms": lib.pct(walk, 99),
-                "http_first": http_first, "http_deep": http_deep, "board": board}
+                "http_first": http_first, "http_deep": http_deep, "board": board, "grpc_board": grpc_board}
 
     def explain_deep(self, stage: str, page: int) -> dict:
         """EXPLAIN ANALYZE of page `page`'s query as keyset_page writes it (a row comparison) and, for contrast,
