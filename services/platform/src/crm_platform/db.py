@@ -24,6 +24,18 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+def one_or_not_found(s: Session, query, code: str, message: str, lock: bool = False):
+    """The one row `query` selects, or NotFound(`code`, `message`). `lock`: FOR UPDATE, for a write that
+    reads the row to change it (on PostgreSQL two such writes then run one after the other, the second
+    from what the first left; SQLite writers take the database in turn anyway)."""
+    from crm_platform.errors import NotFound
+
+    row = s.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if row is None:
+        raise NotFound(code, message)
+    return row
+
+
 def in_chunks(s: Session, make_query, values: list, sqlite_chunk: int = 500) -> Iterator:
     """Run `make_query(one_of)` over a long list of values; yield each result.
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from crm.identity.events.v1 import identity_events_pb2 as ev
 from crm_platform.auth import ACCESS, TokenSigner
 from crm_platform.context import Principal
-from crm_platform.db import Database, utcnow
+from crm_platform.db import Database, one_or_not_found, utcnow
 from crm_platform.errors import (Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound,
                                  PermissionDenied, Unauthenticated)
 from crm_platform.outbox import add_event
@@ -307,23 +307,17 @@ class IdentityService:
     @staticmethod
     def _user(s: Session, user_id: str, lock: bool = False) -> User:
         """The user (404 when the company has none by this id); `lock`: FOR UPDATE."""
-        q = select(User).where(User.id == user_id)
-        user = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
-        if user is None:
-            raise NotFound("user_not_found", "User not found")
-        return user
+        return one_or_not_found(s, select(User).where(User.id == user_id), "user_not_found", "User not found", lock)
 
     @staticmethod
     def _check_refs(s: Session, errors: FieldCollector, role_id: str | None, group_id: str | None) -> None:
         """Check that the role and group exist, and keep them (FOR KEY SHARE on PostgreSQL) until the end of the
         transaction: delete_role/delete_group lock the row FOR UPDATE first, so a delete and a user joining the
         role or group run one after the other and each sees the other's outcome (no foreign-key error)."""
-        if role_id is not None and s.execute(select(Role.id).where(Role.id == role_id).with_for_update(
-                read=True, key_share=True)).first() is None:
-            errors.add("role_id", "unknown_reference")
-        if group_id is not None and s.execute(select(Group.id).where(Group.id == group_id).with_for_update(
-                read=True, key_share=True)).first() is None:
-            errors.add("group_id", "unknown_reference")
+        for field, cls, ref in (("role_id", Role, role_id), ("group_id", Group, group_id)):
+            if ref is not None and s.execute(select(cls.id).where(cls.id == ref).with_for_update(
+                    read=True, key_share=True)).first() is None:
+                errors.add(field, "unknown_reference")
 
     def create_user(self, principal: Principal, *, first_name: str, last_name: str, email: str, password: str,
                     role_id: str, group_id: str) -> User:
@@ -485,9 +479,8 @@ class IdentityService:
         self._require(principal, "manage_users")
         with self.db.session(company_id=principal.company_id, write=True) as s:
             # FOR UPDATE: a user joining the group (FOR KEY SHARE in _check_refs) waits, or is waited for
-            group = s.execute(select(Group).where(Group.id == group_id).with_for_update()).scalar_one_or_none()
-            if group is None:
-                raise NotFound("group_not_found", "Group not found")
+            group = one_or_not_found(s, select(Group).where(Group.id == group_id), "group_not_found", "Group not found",
+                                     lock=True)
             if s.execute(select(User.id).where(User.group_id == group_id)).first() is not None:
                 raise FailedPrecondition("group_not_empty", "The group still has users")
             s.delete(group)
@@ -512,15 +505,14 @@ class IdentityService:
         with self.db.session(company_id=principal.company_id, write=True) as s:
             if perms is not None and not perms["admin"]:  # may take admin away: check in turn (_lock_company)
                 self._lock_company(s, principal.company_id)
-            role = s.execute(select(Role).where(Role.id == role_id)).scalar_one_or_none()
-            if role is None:
-                raise NotFound("role_not_found", "Role not found")
+            role = one_or_not_found(s, select(Role).where(Role.id == role_id), "role_not_found", "Role not found")
             if perms is not None:
                 if role.system and not perms["admin"]:
                     raise FailedPrecondition("role_protected", "The administrator role keeps its rights")
-                if role.permissions.get("admin") and not perms["admin"] and s.execute(
-                        select(User.id).where(User.role_id == role.id, User.active.is_(True))).first() is not None \
-                        and not self._admin_remains(s, except_role=role.id):
+                takes_admin = role.permissions.get("admin") and not perms["admin"]
+                held = takes_admin and s.execute(select(User.id).where(
+                    User.role_id == role.id, User.active.is_(True))).first() is not None
+                if held and not self._admin_remains(s, except_role=role.id):
                     raise FailedPrecondition("last_admin", "The company must keep at least one active administrator")
                 role.permissions = perms
             if clean_name is not None:
@@ -533,9 +525,8 @@ class IdentityService:
         self._require(principal, "manage_roles")
         with self.db.session(company_id=principal.company_id, write=True) as s:
             # FOR UPDATE: a user joining the role (FOR KEY SHARE in _check_refs) waits, or is waited for
-            role = s.execute(select(Role).where(Role.id == role_id).with_for_update()).scalar_one_or_none()
-            if role is None:
-                raise NotFound("role_not_found", "Role not found")
+            role = one_or_not_found(s, select(Role).where(Role.id == role_id), "role_not_found", "Role not found",
+                                    lock=True)
             if role.system:
                 raise FailedPrecondition("role_protected", "The administrator role cannot be deleted")
             if s.execute(select(User.id).where(User.role_id == role_id)).first() is not None:

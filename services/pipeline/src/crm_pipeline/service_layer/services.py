@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from crm.pipeline.events.v1 import pipeline_events_pb2 as ev
 from crm_platform.context import Principal
-from crm_platform.db import Database, utcnow
+from crm_platform.db import Database, one_or_not_found, utcnow
 from crm_platform.errors import (Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound,
                                  PermissionDenied)
 from crm_platform.outbox import add_event
@@ -65,29 +65,24 @@ class PipelineService:
         return entity
 
     @staticmethod
-    def _live_stages(s: Session, funnel_ids: list[str]) -> list[Stage]:
+    def _live_stages(s: Session, funnel_ids: list[str], lock: bool = False) -> list[Stage]:
+        """The funnels' stages not removed, in board order; `lock`: FOR UPDATE, taken in id order (the order
+        every writer that locks several stages takes them in, so two cannot deadlock)."""
         if not funnel_ids:
             return []
-        return list(s.execute(select(Stage).where(Stage.funnel_id.in_(funnel_ids), Stage.removed_at.is_(None))
-                              .order_by(Stage.group_key, Stage.position, Stage.id)).scalars())
+        q = select(Stage).where(Stage.funnel_id.in_(funnel_ids), Stage.removed_at.is_(None))
+        q = q.order_by(Stage.id).with_for_update() if lock else q.order_by(Stage.group_key, Stage.position, Stage.id)
+        return list(s.execute(q).scalars())
 
     @staticmethod
     def _funnel(s: Session, funnel_id: str, lock: bool = False) -> Funnel:
-        q = select(Funnel).where(Funnel.id == funnel_id)
-        if lock:
-            q = q.with_for_update()
-        funnel = s.execute(q).scalar_one_or_none()
-        if funnel is None:
-            raise NotFound("funnel_not_found", "Funnel not found")
-        return funnel
+        return one_or_not_found(s, select(Funnel).where(Funnel.id == funnel_id), "funnel_not_found",
+                                "Funnel not found", lock)
 
     @staticmethod
     def _stage(s: Session, stage_id: str, lock: bool = False) -> Stage:
-        q = select(Stage).where(Stage.id == stage_id, Stage.removed_at.is_(None))
-        stage = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
-        if stage is None:
-            raise NotFound("stage_not_found", "Stage not found")
-        return stage
+        return one_or_not_found(s, select(Stage).where(Stage.id == stage_id, Stage.removed_at.is_(None)),
+                                "stage_not_found", "Stage not found", lock)
 
     # ---- default funnels (F8) ---------------------------------------------------------------
     def seed_company(self, s: Session, company_id: str, actor: str = SYSTEM_ACTOR) -> bool:
@@ -254,11 +249,8 @@ class PipelineService:
 
     @staticmethod
     def _field(s: Session, field_id: str, lock: bool = False) -> FieldDefinition:
-        q = select(FieldDefinition).where(FieldDefinition.id == field_id)
-        f = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
-        if f is None:
-            raise NotFound("field_not_found", "Field not found")
-        return f
+        return one_or_not_found(s, select(FieldDefinition).where(FieldDefinition.id == field_id),
+                                "field_not_found", "Field not found", lock)
 
     def create_field(self, principal: Principal, *, entity: str, key: str, name: str, field_type: str,
                      options: list[str]) -> FieldDefinition:
@@ -317,10 +309,7 @@ class PipelineService:
         with self.db.session(company_id=principal.company_id, write=True) as s:
             f = self._field(s, field_id, lock=True)
             funnels = {fn.id: fn for fn in s.execute(select(Funnel).where(Funnel.entity == f.entity)).scalars()}
-            stages = [] if not funnels else s.execute(select(Stage).where(
-                Stage.funnel_id.in_(list(funnels)), Stage.removed_at.is_(None)).order_by(Stage.id)
-                .with_for_update()).scalars()
-            for stage in stages:
+            for stage in self._live_stages(s, list(funnels), lock=True):
                 rules = {**model.empty_rules(), **(stage.rules or {})}
                 if not any(f.key in keys for keys in rules.values()):
                     continue

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from crm.records.events.v1 import records_events_pb2 as ev
 from crm_platform.context import Principal
-from crm_platform.db import Database, Overlapped, bulk_insert, in_chunks, utcnow
+from crm_platform.db import Database, Overlapped, bulk_insert, in_chunks, one_or_not_found, utcnow
 from crm_platform.errors import AppError, Conflict, FailedPrecondition, FieldCollector, FieldErrors, InvalidArgument, \
     NotFound, PermissionDenied
 from crm_platform.outbox import add_events, event_row, event_rows
@@ -314,11 +314,9 @@ class RecordsService:
     @staticmethod
     def _one(s: Session, cls, record_id: str, code: str, label: str, lock: bool = False):
         """The record (404 `code` when the company has none by this id); `lock`: FOR UPDATE."""
-        q = select(cls).where(cls.id == record_id)
-        row = s.execute(q.with_for_update() if lock else q).scalar_one_or_none() if record_id else None
-        if row is None:
+        if not record_id:
             raise NotFound(code, f"{label} not found")
-        return row
+        return one_or_not_found(s, select(cls).where(cls.id == record_id), code, f"{label} not found", lock)
 
     def _edit(self, p: Principal, cls, record_id: str, code: str, label: str,
               save: Callable[[Session, Any, StageContext], None]):
