@@ -89,6 +89,90 @@ def test_relay_keeps_rows_while_broker_is_down(db):
         b.stop()
 
 
+def test_two_relays_at_once_publish_every_row_exactly_once(db, broker):
+    """PostgreSQL: a relay keeps the rows it took locked until they are produced and marked; another
+    relay (another replica) skips them and publishes the next ones: no row twice, none left behind."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has no row locks: a second relay may publish a row twice (consumers dedupe)")
+    from kafka import KafkaConsumer
+
+    topic = _topic()
+    relays = [OutboxRelay(db, TABLES["outbox"], broker.bootstrap, [topic], batch=7) for _ in range(2)]
+    for relay in relays:
+        relay.publish_once()  # producers made (and any rows other tests left published)
+    cid = str(uuid.uuid4())
+    uids = [str(uuid.uuid4()) for _ in range(100)]
+    with db.session(write=True) as s:
+        for uid in uids:
+            add_event(s, TABLES["outbox"], topic=topic, aggregate_type="user", aggregate_id=uid,
+                      message=ev.UserCreated(user_id=uid, email="x@y.uz"), company_id=cid, actor_id="t")
+    holding, go_on = threading.Event(), threading.Event()
+    produce = relays[0]._produce
+
+    def held(rows):  # the first relay stops between taking its rows and producing them
+        holding.set()
+        go_on.wait(30)
+        return produce(rows)
+
+    relays[0]._produce = held
+    first = threading.Thread(target=relays[0].publish_once)
+    first.start()
+    try:
+        assert holding.wait(30)
+        assert relays[1].publish_once() == 7  # not blocked by the first relay's rows: the next seven
+    finally:
+        go_on.set()
+        first.join(30)
+    relays[0]._produce = produce
+    while relays[0].publish_once() + relays[1].publish_once():
+        pass
+    assert all(_published(db, uid) for uid in uids)
+    consumer = KafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=f"test-{uuid.uuid4().hex[:8]}",
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(seen) < len(uids):
+            for records in consumer.poll(timeout_ms=500).values():
+                seen += [ev.UserCreated.FromString(r.value).user_id for r in records]
+        for records in consumer.poll(timeout_ms=1500).values():  # and nothing more after
+            seen += [ev.UserCreated.FromString(r.value).user_id for r in records]
+    finally:
+        consumer.close()
+    assert sorted(seen) == sorted(uids)
+    for relay in relays:
+        relay._reset_producer()
+
+
+def test_a_relay_drops_a_connection_the_server_closed_and_goes_on(db, broker):
+    """PostgreSQL: a pooled connection the server terminated fails one cycle (the rows stay unpublished);
+    the next cycle takes a new connection and publishes them."""
+    if db.is_sqlite:
+        pytest.skip("no server to drop the connection")
+    import psycopg
+
+    own = Database(db.url, pool_size=1)  # the relay's pool: one connection, the one terminated below
+    topic = _topic()
+    relay = OutboxRelay(own, TABLES["outbox"], broker.bootstrap, [topic])
+    try:
+        relay.publish_once()  # the producer exists; the pool's one connection is idle in it
+        conn = own.write_engine.raw_connection()
+        pid = conn.driver_connection.info.backend_pid
+        conn.close()
+        with psycopg.connect(db.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        uid = str(uuid.uuid4())
+        _write_event(db, topic, uid, str(uuid.uuid4()))
+        with pytest.raises(psycopg.OperationalError):
+            relay.publish_once()
+        assert not _published(db, uid)
+        assert relay.publish_once() >= 1
+        assert _published(db, uid)
+    finally:
+        relay._reset_producer()
+        own.dispose()
+
+
 def _publish_quietly(relay) -> bool:
     try:
         relay.publish_once()
