@@ -1026,7 +1026,8 @@ class RecordsService:
         """
         if len(tasks) > MAX_TASK_BATCH:
             raise InvalidArgument("too_many_tasks", "Too many tasks in one request", max=MAX_TASK_BATCH)
-        keys = self._task_type_keys(p)
+        builtin = [k for k, _ in model.BUILTIN_TASK_TYPES]  # no company type takes a built-in key
+        keys = builtin if all(t.type in builtin for t in tasks) else self._task_type_keys(p)
         checked = [self._check_new_task(p, keys, t) for t in tasks]
         for attempt in range(2):
             try:
