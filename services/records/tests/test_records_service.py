@@ -230,6 +230,42 @@ def test_bulk_responsibility_over_many_deals_is_all_or_nothing(records, company)
         assert set(s.execute(select(Deal.responsible_id)).scalars()) == {other_id}
 
 
+def test_a_bulk_change_listing_an_unknown_or_deleted_deal_changes_nothing(records, company):
+    """The UPDATEs run right after the locks, before the listed ids are checked: a 404 or 409 must still
+    leave every deal and client, the history and the outbox as they were."""
+    from crm_records.adapters.orm import Client, History
+
+    stub, db = records["stub"], records["db"]
+    other_id, _ = company.add_user()
+    clients = [stub.CreateClient(pb.CreateClientRequest(name=f"C{i}"), metadata=company.md()).client
+               for i in range(2)]
+    deals = [stub.CreateDeal(pb.CreateDealRequest(title=f"D{i}", client_id=clients[i % 2].id),
+                             metadata=company.md()).deal for i in range(4)]
+    stub.DeleteDeal(pb.DeleteDealRequest(id=deals[3].id), metadata=company.md())
+
+    def state():
+        with db.session(company_id=company.id) as s:
+            return (sorted(s.execute(select(Deal.id, Deal.responsible_id, Deal.updated_at)).all()),
+                    sorted(s.execute(select(Client.id, Client.responsible_id, Client.updated_at)).all()),
+                    s.execute(select(History.id).where(History.action == "responsible_changed")).all(),
+                    len(_events(records, company.id, rev.DealResponsibleChanged)))
+
+    before = state()
+    live = [d.id for d in deals[:3]]
+    for ids, status, code in ((live + ["no-such-deal"], grpc.StatusCode.NOT_FOUND, "deal_not_found"),
+                              (live + [deals[3].id], grpc.StatusCode.FAILED_PRECONDITION, "record_deleted")):
+        got, body = _error(lambda ids=ids: stub.SetDealsResponsible(pb.SetDealsResponsibleRequest(
+            ids=ids, responsible_id=other_id, cascade=True), metadata=company.md()))
+        assert (got, body["code"]) == (status, code)
+        assert state() == before
+    resp = stub.SetDealsResponsible(pb.SetDealsResponsibleRequest(ids=live, responsible_id=other_id, cascade=True),
+                                    metadata=company.md())
+    assert (resp.deals, resp.clients) == (3, 2)
+    with db.session(company_id=company.id) as s:
+        assert dict(s.execute(select(Deal.id, Deal.responsible_id)).all()) == {
+            **{i: other_id for i in live}, deals[3].id: company.admin_id}  # the deleted deal stays as it was
+
+
 def test_board_counters_follow_every_write_path_and_match_a_recount(records, company):
     """The per-stage counters `/board` reads are kept on write: create, edit, move, delete, restore, concurrent
     saves, and a refused save (rolled back) leaves them alone. They must equal a COUNT/SUM over the deals."""

@@ -11,6 +11,7 @@ import contextlib
 import datetime as _dt
 import pathlib
 import threading
+from concurrent.futures import Future
 from typing import Iterator
 
 from sqlalchemy import String, Table, any_, bindparam, create_engine, event, text
@@ -64,8 +65,9 @@ class Overlapped:
     queues `fn()` (which executes statements on the session) and returns at once, so the server
     and the interpreter work at the same time. Queued work runs in order; leaving the `with`
     block waits for all of it and raises its first error. The caller must not use the session
-    inside the block. Elsewhere (SQLite connections belong to their thread) `run` runs `fn` at
-    once.
+    inside the block other than through `run`; the future `run` returns gives `fn`'s result (the
+    rows a queued SELECT read) while the statements queued after it go on. Elsewhere (SQLite
+    connections belong to their thread) `run` runs `fn` at once.
     """
 
     def __init__(self, s: Session):
@@ -76,11 +78,15 @@ class Overlapped:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="overlapped")
         self._pending: list = []
 
-    def run(self, fn) -> None:
+    def run(self, fn) -> Future:
+        """Queue `fn()`; its future gives its result (waiting for it and everything queued before)."""
         if self._pool is None:
-            fn()
-        else:
-            self._pending.append(self._pool.submit(fn))
+            done: Future = Future()
+            done.set_result(fn())  # an error raises here, at once
+            return done
+        future = self._pool.submit(fn)
+        self._pending.append(future)
+        return future
 
     def __enter__(self) -> "Overlapped":
         return self

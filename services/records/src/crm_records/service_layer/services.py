@@ -764,20 +764,40 @@ class RecordsService:
                 client=snap, previous_responsible_id=prev_resp, source=src), p)
         return True
 
-    def _locked(self, s: Session, p: Principal, entity: str, values: list[str], listed: str = "",
-                by: str = "id") -> list:
-        """The rows of the records whose `by` column is one of `values`, locked for this transaction, in id
-        order, with the columns a responsibility change needs; deleted records are left out.
+    def _lock_and_reassign(self, s: Session, p: Principal, overlapped: Overlapped, entity: str, values: list[str],
+                           responsible_id: str, now: _dt.datetime, by: str = "id", clients_of_deals: bool = False):
+        """Queue two statements on `overlapped`: lock the rows of the records whose `by` column is one of
+        `values` (with `clients_of_deals`: the clients of the deals `values` that are not deleted), then give
+        those not deleted that have another responsible user `responsible_id`. Returns the future of the
+        locked rows (deleted ones too), with the columns the history and the events need.
 
-        `listed` (the not-found error code) marks ids the caller listed: each must be a record of the company
-        (404 otherwise) and not deleted (409)."""
+        The UPDATE needs nothing computed here, so PostgreSQL runs it right after the lock while this
+        thread reads the rows, checks the rules and builds history and events (`_record_reassignment`); a
+        refusal raises and the whole change rolls back."""
         kind = _KINDS[entity]
         cls = kind.model
         cols = (cls.id, cls.deleted, cls.stage_id, cls.funnel_id, cls.responsible_id, cls.fields, cls.created_by,
                 *kind.own)
-        rows = sorted(_chunked(s, lambda one_of: select(*cols).where(
-            cls.company_id == p.company_id, one_of(getattr(cls, by))).with_for_update(), values, scalars=False),
-            key=lambda r: r.id)
+
+        def where(one_of):
+            if clients_of_deals:
+                return cls.id.in_(select(Deal.client_id).where(Deal.company_id == p.company_id,
+                                                               Deal.deleted.is_(False), one_of(Deal.id)))
+            return one_of(getattr(cls, by))
+
+        rows = overlapped.run(lambda: sorted({r.id: r for r in _chunked(s, lambda one_of: select(*cols).where(
+            cls.company_id == p.company_id, where(one_of)).with_for_update(), values, scalars=False)}.values(),
+            key=lambda r: r.id))
+        overlapped.run(lambda: _execute(s, lambda one_of: update(cls).where(
+            cls.company_id == p.company_id, cls.deleted.is_(False), cls.responsible_id.is_distinct_from(responsible_id),
+            where(one_of)).values(responsible_id=responsible_id, updated_at=now)
+            .execution_options(synchronize_session=False), values))
+        return rows
+
+    @staticmethod
+    def _live(rows: list, listed: str = "", values: list[str] = ()) -> list:
+        """The rows not deleted. `listed` (the not-found error code) marks `values` as ids the caller listed:
+        each must be a record of the company (404 otherwise) and not deleted (409)."""
         if listed:
             found = {r.id for r in rows}
             missing = [i for i in values if i not in found]
@@ -788,55 +808,44 @@ class RecordsService:
                 raise FailedPrecondition("record_deleted", "Some records are deleted", ids=deleted[:50])
         return [r for r in rows if not r.deleted]
 
-    def _reassign(self, s: Session, p: Principal, batches: list[tuple[str, list]], responsible_id: str,
-                  source: str, contexts: dict[str, StageContext]) -> list[int]:
-        """Give locked rows (`_locked`) of deals and clients a new responsible user, set-based: one UPDATE per
-        table, then one history insert and one event insert (COPY) for all. Returns how many of each batch
-        changed (rows that already had this responsible are left alone).
-
-        The statements run on the server while the stage rules are checked and the history rows and events
-        are built here (`Overlapped`): the UPDATEs first, then the two COPYs, each queued as soon as its rows
-        are built; a rule refusing a record raises once the queued statements are done, and the whole change
-        rolls back. `contexts` has the stage context of every row's stage."""
-        now, src, actor = utcnow(), SOURCES[source], p.user_id or "system"
+    def _record_reassignment(self, s: Session, p: Principal, overlapped: Overlapped, batches: list[tuple[str, list]],
+                             responsible_id: str, source: str, now: _dt.datetime) -> list[int]:
+        """Check the stage rules of rows locked and given a new responsible user (`_lock_and_reassign`), and
+        write the history rows and events of all in one COPY each, queued on `overlapped` as soon as their
+        rows are built. Returns how many of each batch changed (rows that already had this responsible are
+        left alone, by the UPDATE too)."""
+        src, actor = SOURCES[source], p.user_id or "system"
         written = {"responsible_id"}
+        batches = [(entity, [r for r in rows if r.responsible_id != responsible_id]) for entity, rows in batches]
+        contexts = self._contexts(p, [r for _, rows in batches for r in rows])
         refusing = {sid: model.may_refuse(ctx, written) for sid, ctx in contexts.items()}
         history: list[dict] = []
         events: list[tuple] = []
-        counts = []
-        with Overlapped(s) as overlapped:
-            for entity, rows in batches:
-                rows = [r for r in rows if r.responsible_id != responsible_id]
-                counts.append(len(rows))
-                if not rows:
-                    continue
-                kind, snapshot = _KINDS[entity], getattr(self, f"{entity}_snapshot")
-                overlapped.run(lambda cls=kind.model, ids=[r.id for r in rows]: _execute(s, lambda one_of: update(
-                    cls).where(cls.company_id == p.company_id, one_of(cls.id)).values(
-                    responsible_id=responsible_id, updated_at=now).execution_options(synchronize_session=False), ids))
-                for row in rows:
-                    ctx = contexts[row.stage_id]
-                    if refusing[row.stage_id]:
-                        before = kind.values(row)
-                        try:
-                            model.enforce_rules(ctx=ctx, previous=None, before=before,
-                                                after={**before, "responsible_id": responsible_id}, written=written,
-                                                entering=False, now=now, next_number=_no_number)
-                        except model.RuleViolation as exc:
-                            exc.details[f"{entity}_id"] = row.id
-                            raise
-                    history.append({"company_id": p.company_id, "entity": entity, "record_id": row.id, "at": now,
-                                    "actor_id": actor, "source": source, "action": "responsible_changed",
-                                    "changes": [{"field": "responsible_id", "old": row.responsible_id,
-                                                 "new": responsible_id}]})
-                    snap = snapshot(p, row, ctx.group_key)
-                    snap.responsible_id = responsible_id
-                    events.append((kind.topic, entity, row.id, kind.changed(
-                        **{entity: snap}, previous_responsible_id=row.responsible_id, source=src)))
-            overlapped.run(lambda: bulk_insert(s, History.__table__, history))
-            outbox_rows = event_rows(events, company_id=p.company_id, actor_id=actor)
-            overlapped.run(lambda: add_events(s, OUTBOX, outbox_rows))
-        return counts
+        for entity, rows in batches:
+            kind, snapshot = _KINDS[entity], getattr(self, f"{entity}_snapshot")
+            for row in rows:
+                ctx = contexts[row.stage_id]
+                if refusing[row.stage_id]:
+                    before = kind.values(row)
+                    try:
+                        model.enforce_rules(ctx=ctx, previous=None, before=before,
+                                            after={**before, "responsible_id": responsible_id}, written=written,
+                                            entering=False, now=now, next_number=_no_number)
+                    except model.RuleViolation as exc:
+                        exc.details[f"{entity}_id"] = row.id
+                        raise
+                history.append({"company_id": p.company_id, "entity": entity, "record_id": row.id, "at": now,
+                                "actor_id": actor, "source": source, "action": "responsible_changed",
+                                "changes": [{"field": "responsible_id", "old": row.responsible_id,
+                                             "new": responsible_id}]})
+                snap = snapshot(p, row, ctx.group_key)
+                snap.responsible_id = responsible_id
+                events.append((kind.topic, entity, row.id, kind.changed(
+                    **{entity: snap}, previous_responsible_id=row.responsible_id, source=src)))
+        overlapped.run(lambda: bulk_insert(s, History.__table__, history))
+        outbox_rows = event_rows(events, company_id=p.company_id, actor_id=actor)
+        overlapped.run(lambda: add_events(s, OUTBOX, outbox_rows))
+        return [len(rows) for _, rows in batches]
 
     def _contexts(self, p: Principal, rows: Iterable) -> dict[str, StageContext]:
         """The stage contexts of the rows' stages (from the cache; pipeline is asked for a stage it lacks)."""
@@ -845,9 +854,11 @@ class RecordsService:
     def _cascade_client_responsible(self, s: Session, p: Principal, client_ids: list[str], responsible_id: str,
                                     source: str) -> tuple[int, int]:
         """The clients' (not deleted) deals and the open tasks of the clients and those deals follow."""
-        deals = self._locked(s, p, "deal", client_ids, by="client_id")
-        [n_deals] = self._reassign(s, p, [("deal", deals)], responsible_id, source,
-                                   self._contexts(p, deals))
+        now = utcnow()
+        with Overlapped(s) as overlapped:
+            deals = self._live(self._lock_and_reassign(s, p, overlapped, "deal", client_ids, responsible_id, now,
+                                                       by="client_id").result())
+            [n_deals] = self._record_reassignment(s, p, overlapped, [("deal", deals)], responsible_id, source, now)
         n_tasks = 0
         for column, keys in ((Task.client_id, client_ids), (Task.deal_id, [d.id for d in deals])):
             for result in in_chunks(s, lambda one_of: update(Task).where(
@@ -923,24 +934,33 @@ class RecordsService:
 
     def set_deals_responsible(self, p: Principal, ids: list[str], responsible_id: str,
                               cascade: bool) -> tuple[int, int]:
-        """Bulk: the listed deals (and with cascade their clients) get a new responsible user."""
+        """Bulk: the listed deals (and with cascade their clients) get a new responsible user.
+
+        PostgreSQL runs the four statements (lock and update the deals, then their clients) one after the
+        other while this thread checks the rows and builds the history and the events."""
         ids = self._bulk_responsible(p, ids, responsible_id)
-        with self.db.session(company_id=p.company_id, write=True) as s:
-            deals = self._locked(s, p, "deal", ids, "deal_not_found")
-            clients = self._locked(s, p, "client", sorted({d.client_id for d in deals if d.client_id})) \
-                if cascade else []
-            n_deals, n_clients = self._reassign(s, p, [("deal", deals), ("client", clients)], responsible_id,
-                                                source_of(p), self._contexts(p, deals + clients))
+        now = utcnow()
+        with self.db.session(company_id=p.company_id, write=True) as s, Overlapped(s) as overlapped:
+            deals = self._lock_and_reassign(s, p, overlapped, "deal", ids, responsible_id, now)
+            clients = self._lock_and_reassign(s, p, overlapped, "client", ids, responsible_id, now,
+                                              clients_of_deals=True) if cascade else None
+            deals = self._live(deals.result(), "deal_not_found", ids)
+            clients = self._live(clients.result()) if cascade else []
+            n_deals, n_clients = self._record_reassignment(s, p, overlapped, [("deal", deals), ("client", clients)],
+                                                           responsible_id, source_of(p), now)
             return n_deals, n_clients
 
     def set_clients_responsible(self, p: Principal, ids: list[str], responsible_id: str,
                                 cascade: bool) -> tuple[int, int, int]:
         """Bulk: the listed clients (and with cascade their deals and open tasks) get a new responsible user."""
         ids = self._bulk_responsible(p, ids, responsible_id)
+        now = utcnow()
         with self.db.session(company_id=p.company_id, write=True) as s:
-            clients = self._locked(s, p, "client", ids, "client_not_found")
-            [n_clients] = self._reassign(s, p, [("client", clients)], responsible_id, source_of(p),
-                                         self._contexts(p, clients))
+            with Overlapped(s) as overlapped:
+                clients = self._live(self._lock_and_reassign(s, p, overlapped, "client", ids, responsible_id,
+                                                             now).result(), "client_not_found", ids)
+                [n_clients] = self._record_reassignment(s, p, overlapped, [("client", clients)], responsible_id,
+                                                        source_of(p), now)
             n_deals = n_tasks = 0
             if cascade:
                 n_deals, n_tasks = self._cascade_client_responsible(s, p, ids, responsible_id, source_of(p))
