@@ -771,9 +771,9 @@ class RecordsService:
         those not deleted that have another responsible user `responsible_id`. Returns the future of the
         locked rows (deleted ones too), with the columns the history and the events need.
 
-        The UPDATE needs nothing computed here, so PostgreSQL runs it right after the lock while this
-        thread reads the rows, checks the rules and builds history and events (`_record_reassignment`); a
-        refusal raises and the whole change rolls back."""
+        The UPDATE needs nothing computed here, so PostgreSQL runs it right after the lock, while the
+        caller checks the rules and builds history and events from the locked rows (`_record_reassignment`);
+        a refusal raises and the whole change rolls back."""
         kind = _KINDS[entity]
         cls = kind.model
         cols = (cls.id, cls.deleted, cls.stage_id, cls.funnel_id, cls.responsible_id, cls.fields, cls.created_by,
