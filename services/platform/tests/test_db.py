@@ -92,3 +92,35 @@ def test_overlapped_statements_run_in_order_and_their_error_rolls_the_transactio
             overlapped.run(lambda: s.execute(update(Note).where(Note.id == "n1").values(text=Note.id / 0)))
     with db.session(company_id=cid) as s:
         assert s.execute(select(Note.text)).scalar_one() == "bc"
+
+
+def test_retry_deadlocks_runs_the_work_again_only_after_a_deadlock():
+    from sqlalchemy.exc import OperationalError
+
+    from crm_platform.db import retry_deadlocks
+
+    def failing(sqlstate: str, times: int):
+        calls = []
+
+        class DriverError(Exception):
+            pass
+
+        DriverError.sqlstate = sqlstate
+
+        def work():
+            calls.append(1)
+            if len(calls) <= times:
+                raise OperationalError("UPDATE deals ...", {}, DriverError())
+            return "done"
+        return work, calls
+
+    work, calls = failing("40P01", 2)  # deadlock_detected twice, then it goes through
+    assert retry_deadlocks(work) == "done" and len(calls) == 3
+    work, calls = failing("40P01", 3)  # still deadlocked on the last attempt: the error is the caller's
+    with pytest.raises(OperationalError):
+        retry_deadlocks(work)
+    assert len(calls) == 3
+    work, calls = failing("57P01", 1)  # any other failure (here: the server shut down) is not run again
+    with pytest.raises(OperationalError):
+        retry_deadlocks(work)
+    assert len(calls) == 1

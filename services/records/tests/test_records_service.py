@@ -266,6 +266,40 @@ def test_a_bulk_change_listing_an_unknown_or_deleted_deal_changes_nothing(record
             **{i: other_id for i in live}, deals[3].id: company.admin_id}  # the deleted deal stays as it was
 
 
+def test_a_bulk_change_that_loses_a_deadlock_runs_again_and_succeeds(records, company):
+    """The deals' bulk change locks a deal, then its client; something else holds the client and then
+    asks for the deal. PostgreSQL aborts the bulk change (its wait began first, so its deadlock check runs
+    first); the change runs again once the other transaction ended, and answers as if nothing happened."""
+    if records["db"].is_sqlite:
+        pytest.skip("SQLite writers take the database in turn: no row-lock deadlocks")
+    import psycopg
+
+    stub, db = records["stub"], records["db"]
+    other_id, _ = company.add_user()
+    client = stub.CreateClient(pb.CreateClientRequest(name="C"), metadata=company.md()).client
+    deal = stub.CreateDeal(pb.CreateDealRequest(title="D", client_id=client.id), metadata=company.md()).deal
+    dsn = db.url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as watcher:
+        holder.execute("SET deadlock_timeout = '20s'")  # the bulk change's backend detects the cycle
+        holder.execute("SELECT id FROM clients WHERE id = %s FOR UPDATE", (client.id,))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            bulk = pool.submit(stub.SetDealsResponsible, pb.SetDealsResponsibleRequest(
+                ids=[deal.id], responsible_id=other_id, cascade=True), metadata=company.md(), timeout=60)
+            assert wait_for(lambda: watcher.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE NOT l.granted AND a.datname = current_database()").fetchone()[0] > 0,
+                timeout=30)  # the bulk change holds the deal and waits for the client
+            holder.execute("SELECT id FROM deals WHERE id = %s FOR UPDATE", (deal.id,))  # the cycle
+            holder.commit()
+            resp = bulk.result(timeout=60)
+    assert (resp.deals, resp.clients) == (1, 1)
+    with db.session(company_id=company.id) as s:
+        from crm_records.adapters.orm import Client
+
+        assert s.execute(select(Deal.responsible_id).where(Deal.id == deal.id)).scalar_one() == other_id
+        assert s.execute(select(Client.responsible_id).where(Client.id == client.id)).scalar_one() == other_id
+
+
 def test_board_counters_follow_every_write_path_and_match_a_recount(records, company):
     """The per-stage counters `/board` reads are kept on write: create, edit, move, delete, restore, concurrent
     saves, and a refused save (rolled back) leaves them alone. They must equal a COUNT/SUM over the deals."""

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import logging
 import pathlib
 import threading
 from concurrent.futures import Future
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import String, Table, any_, bindparam, create_engine, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker, with_loader_criteria
+
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def utcnow() -> _dt.datetime:
@@ -55,6 +60,26 @@ def in_chunks(s: Session, make_query, values: list, sqlite_chunk: int = 500) -> 
     for i in range(0, len(values), sqlite_chunk):
         chunk = values[i:i + sqlite_chunk]
         yield s.execute(make_query(lambda column, chunk=chunk: column.in_(chunk)))
+
+
+def retry_deadlocks(work: Callable[[], T], attempts: int = 3) -> T:
+    """Run `work()` (a whole unit of work: it opens and commits its own transaction) again when
+    PostgreSQL aborted it as the victim of a deadlock (SQLSTATE 40P01).
+
+    Two changes that lock the same rows in opposite orders (a bulk change locks deals, then their
+    clients; a client's edit locks the client, then its deals) can each wait for the other; PostgreSQL
+    then rolls one back. Nothing of it was written, and run again after the other committed it
+    succeeds, so the caller sees neither the deadlock nor an error."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as exc:
+            if attempt == attempts - 1 or getattr(exc.orig, "sqlstate", None) != "40P01":
+                raise
+            log.warning("deadlock; running the change again (attempt %d of %d)", attempt + 2, attempts)
+    raise AssertionError("unreachable")
 
 
 class Overlapped:

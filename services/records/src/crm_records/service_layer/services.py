@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from crm.records.events.v1 import records_events_pb2 as ev
 from crm_platform.context import Principal
-from crm_platform.db import Database, Overlapped, bulk_insert, in_chunks, one_or_not_found, utcnow
+from crm_platform.db import Database, Overlapped, bulk_insert, in_chunks, one_or_not_found, retry_deadlocks, \
+    utcnow
 from crm_platform.errors import AppError, Conflict, FailedPrecondition, FieldCollector, FieldErrors, InvalidArgument, \
     NotFound, PermissionDenied
 from crm_platform.outbox import add_events, event_row, event_rows
@@ -327,7 +328,13 @@ class RecordsService:
         history's old values are the real ones and the board counters move the deal from the stage it is
         really in. Nothing calls pipeline while the row is locked: when its stage's context is not cached,
         the transaction ends with nothing written, the context is fetched, and the edit starts again with it
-        (on the last try, should the record have moved on meanwhile, it is fetched in the transaction)."""
+        (on the last try, should the record have moved on meanwhile, it is fetched in the transaction). A
+        client's edit that moves its deals locks them after the client, the deals' bulk change the other way
+        round: the one PostgreSQL picks as a deadlock's victim runs again (`retry_deadlocks`)."""
+        return retry_deadlocks(lambda: self._edit_once(p, cls, record_id, code, label, save))
+
+    def _edit_once(self, p: Principal, cls, record_id: str, code: str, label: str,
+                   save: Callable[[Session, Any, StageContext], None]):
         tries, fetched = 3, {}
         for attempt in range(tries):
             try:
@@ -939,32 +946,39 @@ class RecordsService:
         PostgreSQL runs the four statements (lock and update the deals, then their clients) one after the
         other while this thread checks the rows and builds the history and the events."""
         ids = self._bulk_responsible(p, ids, responsible_id)
-        now = utcnow()
-        with self.db.session(company_id=p.company_id, write=True) as s, Overlapped(s) as overlapped:
-            deals = self._lock_and_reassign(s, p, overlapped, "deal", ids, responsible_id, now)
-            clients = self._lock_and_reassign(s, p, overlapped, "client", ids, responsible_id, now,
-                                              clients_of_deals=True) if cascade else None
-            deals = self._live(deals.result(), "deal_not_found", ids)
-            clients = self._live(clients.result()) if cascade else []
-            n_deals, n_clients = self._record_reassignment(s, p, overlapped, [("deal", deals), ("client", clients)],
-                                                           responsible_id, source_of(p), now)
-            return n_deals, n_clients
+
+        def change() -> tuple[int, int]:
+            now = utcnow()
+            with self.db.session(company_id=p.company_id, write=True) as s, Overlapped(s) as overlapped:
+                deals = self._lock_and_reassign(s, p, overlapped, "deal", ids, responsible_id, now)
+                clients = self._lock_and_reassign(s, p, overlapped, "client", ids, responsible_id, now,
+                                                  clients_of_deals=True) if cascade else None
+                deals = self._live(deals.result(), "deal_not_found", ids)
+                clients = self._live(clients.result()) if cascade else []
+                return tuple(self._record_reassignment(s, p, overlapped, [("deal", deals), ("client", clients)],
+                                                       responsible_id, source_of(p), now))
+
+        return retry_deadlocks(change)  # clients' edits lock a client before its deals
 
     def set_clients_responsible(self, p: Principal, ids: list[str], responsible_id: str,
                                 cascade: bool) -> tuple[int, int, int]:
         """Bulk: the listed clients (and with cascade their deals and open tasks) get a new responsible user."""
         ids = self._bulk_responsible(p, ids, responsible_id)
-        now = utcnow()
-        with self.db.session(company_id=p.company_id, write=True) as s:
-            with Overlapped(s) as overlapped:
-                clients = self._live(self._lock_and_reassign(s, p, overlapped, "client", ids, responsible_id,
-                                                             now).result(), "client_not_found", ids)
-                [n_clients] = self._record_reassignment(s, p, overlapped, [("client", clients)], responsible_id,
-                                                        source_of(p), now)
-            n_deals = n_tasks = 0
-            if cascade:
-                n_deals, n_tasks = self._cascade_client_responsible(s, p, ids, responsible_id, source_of(p))
-            return n_clients, n_deals, n_tasks
+
+        def change() -> tuple[int, int, int]:
+            now = utcnow()
+            with self.db.session(company_id=p.company_id, write=True) as s:
+                with Overlapped(s) as overlapped:
+                    clients = self._live(self._lock_and_reassign(s, p, overlapped, "client", ids, responsible_id,
+                                                                 now).result(), "client_not_found", ids)
+                    [n_clients] = self._record_reassignment(s, p, overlapped, [("client", clients)], responsible_id,
+                                                            source_of(p), now)
+                n_deals = n_tasks = 0
+                if cascade:
+                    n_deals, n_tasks = self._cascade_client_responsible(s, p, ids, responsible_id, source_of(p))
+                return n_clients, n_deals, n_tasks
+
+        return retry_deadlocks(change)  # the deals' bulk change locks deals before their clients
 
     # ---- moves ordered by pipeline (FunnelChanged) -----------------------------------------------
     def move_out_of_stage(self, s: Session, p: Principal, entity: str, stage_id: str, target_stage_id: str) -> int:
