@@ -26,6 +26,7 @@ FIELD_TYPES = ("text", "number", "money", "date", "datetime", "select", "multise
 BUILTIN_KEYS = {"deal": ("title", "amount", "client_id", "responsible_id"),
                 "client": ("name", "phone", "email", "responsible_id")}
 BUILTIN_TASK_TYPES = (("call", "Call"), ("meeting", "Meeting"), ("email", "E-mail"), ("task", "Task"))
+BUILTIN_TASK_KEYS = [k for k, _ in BUILTIN_TASK_TYPES]  # no company type may take one of these keys
 
 
 # ---- money -------------------------------------------------------------------------------------

@@ -184,12 +184,9 @@ def keyset_page(s: Session, q, model_cls, columns: dict[str, Any], sort: str, cu
     return rows, next_cursor
 
 
-def _chunked(s: Session, make_query, ids: list[str], scalars: bool = True) -> list:
+def _chunked(s: Session, make_query, ids: list[str]) -> list:
     """Run `make_query(one_of)` over `ids` (`crm_platform.db.in_chunks`) and join the rows."""
-    rows: list = []
-    for result in in_chunks(s, make_query, ids):
-        rows.extend(result.scalars() if scalars else result.all())
-    return rows
+    return [row for result in in_chunks(s, make_query, ids) for row in result.all()]
 
 
 def _execute(s: Session, make_query, ids: list[str]) -> None:
@@ -793,7 +790,7 @@ class RecordsService:
             return one_of(getattr(cls, by))
 
         rows = overlapped.run(lambda: sorted({r.id: r for r in _chunked(s, lambda one_of: select(*cols).where(
-            cls.company_id == p.company_id, where(one_of)).with_for_update(), values, scalars=False)}.values(),
+            cls.company_id == p.company_id, where(one_of)).with_for_update(), values)}.values(),
             key=lambda r: r.id))
         overlapped.run(lambda: _execute(s, lambda one_of: update(cls).where(
             cls.company_id == p.company_id, cls.deleted.is_(False), cls.responsible_id.is_distinct_from(responsible_id),
@@ -1022,7 +1019,7 @@ class RecordsService:
         if name and not key:
             errors.add("name", "invalid_value")
         errors.raise_if_any()
-        if key in {k for k, _ in model.BUILTIN_TASK_TYPES}:
+        if key in model.BUILTIN_TASK_KEYS:
             raise Conflict("task_type_exists", "This task type already exists", field="name")
         try:
             with self.db.session(company_id=p.company_id, write=True) as s:
@@ -1060,7 +1057,7 @@ class RecordsService:
         """
         if len(tasks) > MAX_TASK_BATCH:
             raise InvalidArgument("too_many_tasks", "Too many tasks in one request", max=MAX_TASK_BATCH)
-        builtin = [k for k, _ in model.BUILTIN_TASK_TYPES]  # no company type takes a built-in key
+        builtin = model.BUILTIN_TASK_KEYS
         keys = builtin if all(t.type in builtin for t in tasks) else self._task_type_keys(p)
         checked = [self._check_new_task(p, keys, t) for t in tasks]
         for attempt in range(2):
