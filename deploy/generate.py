@@ -7,7 +7,8 @@ What is generated comes from the code, so a new service or process type shows up
 again: the services are the folders `services/<svc>` whose `src/crm_<svc>/__main__.py` has a
 `ROLES` dict (read with `ast`, nothing is imported), the settings each one needs are the
 `setting(...)` declarations in its `config.py` (plus the platform's `ServiceSettings`), the Kafka
-topics are the `"crm.<service>.<entity>.v<N>"` strings in the services' source, and the simulators
+topics are those the event contracts declare (`option (crm.common.v1.topic) = "...";` of the
+messages in `protos/crm/*/events/`, what the services read through `crm_platform.topics`), and the simulators
 are the folders `simulators/<name>` with a `src/<package>/__main__.py`.
 
 Hand-written (not generated): `deploy/overlays/*`, `deploy/compose/*.sh`, `deploy/probe.py`,
@@ -145,10 +146,11 @@ def discover_simulators(root: pathlib.Path = ROOT) -> list[Simulator]:
 
 
 def discover_topics(root: pathlib.Path = ROOT) -> list[str]:
-    """Kafka topic names the services use: "crm.<service>.<entity>.v<N>" string literals."""
-    pattern = re.compile(r"[\"'](crm\.[a-z0-9_]+\.[a-z0-9_]+\.v[0-9]+)[\"']")
+    """Kafka topic names the event contracts declare: the `crm.common.v1.topic` option of every event
+    message in protos/crm/*/events/ (the services read the same option from the generated code)."""
+    pattern = re.compile(r'option\s*\(\s*crm\.common\.v1\.topic\s*\)\s*=\s*"([^"]+)"\s*;')
     topics = set()
-    for path in root.glob("services/*/src/**/*.py"):
+    for path in root.glob("protos/crm/*/events/**/*.proto"):
         topics.update(pattern.findall(path.read_text()))
     return sorted(topics)
 

@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from crm.common.v1 import events_pb2 as crm_dot_common_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0crm/automation/events/v1/automation_events.proto\x12\x18\x63rm.automation.events.v1\x1a\x1a\x63rm/common/v1/events.proto\"\xa3\x01\n\x12ProcessRunFinished\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x12\n\nprocess_id\x18\x02 \x01(\t\x12\x18\n\x10trigger_event_id\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0f\n\x07task_id\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0crm/automation/events/v1/automation_events.proto\x12\x18\x63rm.automation.events.v1\x1a\x1a\x63rm/common/v1/events.proto\"\xcd\x01\n\x12ProcessRunFinished\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x12\n\nprocess_id\x18\x02 \x01(\t\x12\x18\n\x10trigger_event_id\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0f\n\x07task_id\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t:(\x8a\xb5\x18\x15\x63rm.automation.run.v1\x92\xb5\x18\x0bprocess_runb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.automation.events.v1.automation_events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PROCESSRUNFINISHED']._loaded_options = None
+  _globals['_PROCESSRUNFINISHED']._serialized_options = b'\212\265\030\025crm.automation.run.v1\222\265\030\013process_run'
   _globals['_PROCESSRUNFINISHED']._serialized_start=107
-  _globals['_PROCESSRUNFINISHED']._serialized_end=270
+  _globals['_PROCESSRUNFINISHED']._serialized_end=312
 # @@protoc_insertion_point(module_scope)

@@ -25,15 +25,19 @@ _sym_db = _symbol_database.Default()
 from crm.common.v1 import events_pb2 as crm_dot_common_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*crm/billing/events/v1/billing_events.proto\x12\x15\x63rm.billing.events.v1\x1a\x1a\x63rm/common/v1/events.proto\"\xb5\x01\n\x10PaymentCompleted\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\r\n\x05seats\x18\x03 \x01(\x05\x12\x0e\n\x06months\x18\x04 \x01(\x05\x12\x14\n\x0c\x61mount_tiyin\x18\x05 \x01(\x03\x12\x16\n\x0e\x63lick_trans_id\x18\x06 \x01(\t\x12\x12\n\npaid_until\x18\x07 \x01(\t\"\x8e\x01\n\x13SubscriptionChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\r\n\x05seats\x18\x02 \x01(\x05\x12\x14\n\x0c\x61\x63tive_users\x18\x03 \x01(\x05\x12\x12\n\npaid_until\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*crm/billing/events/v1/billing_events.proto\x12\x15\x63rm.billing.events.v1\x1a\x1a\x63rm/common/v1/events.proto\"\xe6\x01\n\x10PaymentCompleted\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\r\n\x05seats\x18\x03 \x01(\x05\x12\x0e\n\x06months\x18\x04 \x01(\x05\x12\x14\n\x0c\x61mount_tiyin\x18\x05 \x01(\x03\x12\x16\n\x0e\x63lick_trans_id\x18\x06 \x01(\t\x12\x12\n\npaid_until\x18\x07 \x01(\t:/\x8a\xb5\x18\x1b\x63rm.billing.subscription.v1\x92\xb5\x18\x0csubscription\"\xbf\x01\n\x13SubscriptionChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\r\n\x05seats\x18\x02 \x01(\x05\x12\x14\n\x0c\x61\x63tive_users\x18\x03 \x01(\x05\x12\x12\n\npaid_until\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t:/\x8a\xb5\x18\x1b\x63rm.billing.subscription.v1\x92\xb5\x18\x0csubscriptionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.billing.events.v1.billing_events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PAYMENTCOMPLETED']._loaded_options = None
+  _globals['_PAYMENTCOMPLETED']._serialized_options = b'\212\265\030\033crm.billing.subscription.v1\222\265\030\014subscription'
+  _globals['_SUBSCRIPTIONCHANGED']._loaded_options = None
+  _globals['_SUBSCRIPTIONCHANGED']._serialized_options = b'\212\265\030\033crm.billing.subscription.v1\222\265\030\014subscription'
   _globals['_PAYMENTCOMPLETED']._serialized_start=98
-  _globals['_PAYMENTCOMPLETED']._serialized_end=279
-  _globals['_SUBSCRIPTIONCHANGED']._serialized_start=282
-  _globals['_SUBSCRIPTIONCHANGED']._serialized_end=424
+  _globals['_PAYMENTCOMPLETED']._serialized_end=328
+  _globals['_SUBSCRIPTIONCHANGED']._serialized_start=331
+  _globals['_SUBSCRIPTIONCHANGED']._serialized_end=522
 # @@protoc_insertion_point(module_scope)

@@ -26,25 +26,37 @@ from crm.common.v1 import events_pb2 as crm_dot_common_dot_v1_dot_events__pb2
 from crm.pipeline.v1 import pipeline_service_pb2 as crm_dot_pipeline_dot_v1_dot_pipeline__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,crm/pipeline/events/v1/pipeline_events.proto\x12\x16\x63rm.pipeline.events.v1\x1a\x1a\x63rm/common/v1/events.proto\x1a&crm/pipeline/v1/pipeline_service.proto\"h\n\rFunnelCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\'\n\x06\x66unnel\x18\x02 \x01(\x0b\x32\x17.crm.pipeline.v1.Funnel\"9\n\x0cRemovedStage\x12\x10\n\x08stage_id\x18\x01 \x01(\t\x12\x17\n\x0ftarget_stage_id\x18\x02 \x01(\t\"\xda\x01\n\rFunnelChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x11\n\tfunnel_id\x18\x02 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x03 \x01(\t\x12<\n\x0eremoved_stages\x18\x04 \x03(\x0b\x32$.crm.pipeline.events.v1.RemovedStage\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12\'\n\x06\x66unnel\x18\x06 \x01(\x0b\x32\x17.crm.pipeline.v1.Funnel\"O\n\rFieldsChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0e\n\x06\x65ntity\x18\x02 \x01(\t\"o\n\x0c\x46ieldCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12/\n\x05\x66ield\x18\x02 \x01(\x0b\x32 .crm.pipeline.v1.FieldDefinition\"o\n\x0c\x46ieldUpdated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12/\n\x05\x66ield\x18\x02 \x01(\x0b\x32 .crm.pipeline.v1.FieldDefinition\"o\n\x0c\x46ieldDeleted\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12/\n\x05\x66ield\x18\x02 \x01(\x0b\x32 .crm.pipeline.v1.FieldDefinitionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,crm/pipeline/events/v1/pipeline_events.proto\x12\x16\x63rm.pipeline.events.v1\x1a\x1a\x63rm/common/v1/events.proto\x1a&crm/pipeline/v1/pipeline_service.proto\"\x8e\x01\n\rFunnelCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\'\n\x06\x66unnel\x18\x02 \x01(\x0b\x32\x17.crm.pipeline.v1.Funnel:$\x8a\xb5\x18\x16\x63rm.pipeline.funnel.v1\x92\xb5\x18\x06\x66unnel\"9\n\x0cRemovedStage\x12\x10\n\x08stage_id\x18\x01 \x01(\t\x12\x17\n\x0ftarget_stage_id\x18\x02 \x01(\t\"\x80\x02\n\rFunnelChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x11\n\tfunnel_id\x18\x02 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x03 \x01(\t\x12<\n\x0eremoved_stages\x18\x04 \x03(\x0b\x32$.crm.pipeline.events.v1.RemovedStage\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12\'\n\x06\x66unnel\x18\x06 \x01(\x0b\x32\x17.crm.pipeline.v1.Funnel:$\x8a\xb5\x18\x16\x63rm.pipeline.funnel.v1\x92\xb5\x18\x06\x66unnel\"u\n\rFieldsChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0e\n\x06\x65ntity\x18\x02 \x01(\t:$\x8a\xb5\x18\x16\x63rm.pipeline.funnel.v1\x92\xb5\x18\x06\x65ntity\"\x93\x01\n\x0c\x46ieldCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12/\n\x05\x66ield\x18\x02 \x01(\x0b\x32 .crm.pipeline.v1.FieldDefinition:\"\x8a\xb5\x18\x15\x63rm.pipeline.field.v1\x92\xb5\x18\x05\x66ield\"\x93\x01\n\x0c\x46ieldUpdated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12/\n\x05\x66ield\x18\x02 \x01(\x0b\x32 .crm.pipeline.v1.FieldDefinition:\"\x8a\xb5\x18\x15\x63rm.pipeline.field.v1\x92\xb5\x18\x05\x66ield\"\x93\x01\n\x0c\x46ieldDeleted\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12/\n\x05\x66ield\x18\x02 \x01(\x0b\x32 .crm.pipeline.v1.FieldDefinition:\"\x8a\xb5\x18\x15\x63rm.pipeline.field.v1\x92\xb5\x18\x05\x66ieldb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.pipeline.events.v1.pipeline_events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FUNNELCREATED']._serialized_start=140
-  _globals['_FUNNELCREATED']._serialized_end=244
-  _globals['_REMOVEDSTAGE']._serialized_start=246
-  _globals['_REMOVEDSTAGE']._serialized_end=303
-  _globals['_FUNNELCHANGED']._serialized_start=306
-  _globals['_FUNNELCHANGED']._serialized_end=524
-  _globals['_FIELDSCHANGED']._serialized_start=526
-  _globals['_FIELDSCHANGED']._serialized_end=605
-  _globals['_FIELDCREATED']._serialized_start=607
-  _globals['_FIELDCREATED']._serialized_end=718
-  _globals['_FIELDUPDATED']._serialized_start=720
-  _globals['_FIELDUPDATED']._serialized_end=831
-  _globals['_FIELDDELETED']._serialized_start=833
-  _globals['_FIELDDELETED']._serialized_end=944
+  _globals['_FUNNELCREATED']._loaded_options = None
+  _globals['_FUNNELCREATED']._serialized_options = b'\212\265\030\026crm.pipeline.funnel.v1\222\265\030\006funnel'
+  _globals['_FUNNELCHANGED']._loaded_options = None
+  _globals['_FUNNELCHANGED']._serialized_options = b'\212\265\030\026crm.pipeline.funnel.v1\222\265\030\006funnel'
+  _globals['_FIELDSCHANGED']._loaded_options = None
+  _globals['_FIELDSCHANGED']._serialized_options = b'\212\265\030\026crm.pipeline.funnel.v1\222\265\030\006entity'
+  _globals['_FIELDCREATED']._loaded_options = None
+  _globals['_FIELDCREATED']._serialized_options = b'\212\265\030\025crm.pipeline.field.v1\222\265\030\005field'
+  _globals['_FIELDUPDATED']._loaded_options = None
+  _globals['_FIELDUPDATED']._serialized_options = b'\212\265\030\025crm.pipeline.field.v1\222\265\030\005field'
+  _globals['_FIELDDELETED']._loaded_options = None
+  _globals['_FIELDDELETED']._serialized_options = b'\212\265\030\025crm.pipeline.field.v1\222\265\030\005field'
+  _globals['_FUNNELCREATED']._serialized_start=141
+  _globals['_FUNNELCREATED']._serialized_end=283
+  _globals['_REMOVEDSTAGE']._serialized_start=285
+  _globals['_REMOVEDSTAGE']._serialized_end=342
+  _globals['_FUNNELCHANGED']._serialized_start=345
+  _globals['_FUNNELCHANGED']._serialized_end=601
+  _globals['_FIELDSCHANGED']._serialized_start=603
+  _globals['_FIELDSCHANGED']._serialized_end=720
+  _globals['_FIELDCREATED']._serialized_start=723
+  _globals['_FIELDCREATED']._serialized_end=870
+  _globals['_FIELDUPDATED']._serialized_start=873
+  _globals['_FIELDUPDATED']._serialized_end=1020
+  _globals['_FIELDDELETED']._serialized_start=1023
+  _globals['_FIELDDELETED']._serialized_end=1170
 # @@protoc_insertion_point(module_scope)
