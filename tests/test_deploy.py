@@ -187,6 +187,11 @@ def test_compose_databases_and_topics(compose_config):
     names = [s.name for s in gen.discover_services()]
     assert services["db-init"]["environment"]["CRM_DATABASES"].split(",") == names
     assert services["kafka-init"]["environment"]["TOPICS"].split(",") == gen.discover_topics()
+    # the generator reads the contracts' topic options from the .proto files, the services from the
+    # generated code: the same declarations, so the same topics
+    from crm_platform.topics import all_topics
+
+    assert gen.discover_topics() == list(all_topics())
     assert int(services["kafka-init"]["environment"]["PARTITIONS"]) >= 6
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     for svc in gen.discover_services():
