@@ -7,21 +7,16 @@ in one consumer group (`honcho start -c automation=2`).
 import pathlib
 
 from crm.automation.v1 import automation_service_pb2_grpc as pb_grpc
-from crm.identity.events.v1 import identity_events_pb2 as iev
 from crm_platform.auth import TokenSigner, read_key
-from crm_platform.idempotency import IdempotencyStore
-from crm_platform.messaging import FETCH_MAX_WAIT_MS, IdempotentConsumer, Subscription
-from crm_platform.outbox import OutboxRelay
-from crm_platform.rpc import GrpcServer
-from crm_platform.runtime import GrpcComponent, LoopComponent, run
+from crm_platform.runtime import GrpcComponent, LoopComponent, grpc_server, relay_role, run
 from crm_automation.adapters.clients import Pipeline, Records
-from crm_automation.adapters.orm import OUTBOX, PLATFORM
+from crm_automation.adapters.orm import PLATFORM
 from crm_automation.config import AutomationSettings
+from crm_automation.entrypoints.consumer import make_consumer
 from crm_automation.entrypoints.grpc_server import ProcessService
-from crm_automation.service_layer.services import SUBSCRIBED, TOPICS, AutomationService
+from crm_automation.service_layer.services import TOPICS, AutomationService
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
-CONSUMER_GROUP = "automation.record-triggers"
 
 
 def _service(settings: AutomationSettings, db) -> AutomationService:
@@ -33,8 +28,7 @@ def _service(settings: AutomationSettings, db) -> AutomationService:
 
 def api(settings: AutomationSettings, db):
     """The gRPC API (process definitions and runs)."""
-    server = GrpcServer(settings.grpc_bind, settings.verifier(), max_workers=settings.grpc_workers,
-                        idempotency=IdempotencyStore(db, PLATFORM["idempotency_keys"]))
+    server = grpc_server(settings, db, PLATFORM)
     server.add(pb_grpc.add_ProcessServiceServicer_to_server, ProcessService(_service(settings, db)),
                "crm.automation.v1.ProcessService")
     return [GrpcComponent(server, db)]
@@ -42,22 +36,10 @@ def api(settings: AutomationSettings, db):
 
 def consumer(settings: AutomationSettings, db):
     """The process runner: record events in, tasks out."""
-    svc = _service(settings, db)
-    subs = [Subscription("crm.identity.company.v1", iev.CompanyCreated, svc.remember_company)]
-    for topic, classes in SUBSCRIBED.items():
-        subs += [Subscription(topic, cls, svc.run_for_event, svc.run_for_events) for cls in classes]
-    loop = IdempotentConsumer(db, PLATFORM["processed_events"], settings.kafka_bootstrap, CONSUMER_GROUP, subs,
-                              max_attempts=settings.run_attempts, on_dead_letter=svc.park_failed,
-                              fetch_max_wait_ms=FETCH_MAX_WAIT_MS)  # event->task latency is a goal
-    return [LoopComponent("consumer", loop)]
+    return [LoopComponent("consumer", make_consumer(_service(settings, db), settings.kafka_bootstrap))]
 
 
-def relay(settings: AutomationSettings, db):
-    """The outbox relay."""
-    return [LoopComponent("relay", OutboxRelay(db, OUTBOX, settings.kafka_bootstrap, TOPICS))]
-
-
-ROLES = {"api": api, "consumer": consumer, "relay": relay}
+ROLES = {"api": api, "consumer": consumer, "relay": relay_role(PLATFORM, TOPICS)}
 
 if __name__ == "__main__":
     run("automation", AutomationSettings, ROLES, MIGRATIONS)

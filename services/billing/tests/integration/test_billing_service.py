@@ -15,14 +15,14 @@ from kafka import KafkaProducer
 from sqlalchemy import select
 
 from crm.identity.events.v1 import identity_events_pb2 as idev
-from crm_billing.__main__ import COMPANY_TOPIC, USER_TOPIC
+from crm_billing.entrypoints.consumer import make_consumer
 from crm_billing.adapters.orm import OUTBOX, PROCESSED, Order, Subscription
 from crm_billing.domain import model
 from crm_billing.service_layer.services import BillingService, ClickConfig
 from crm_platform.context import Principal
 from crm_platform.db import Database
-from crm_platform.messaging import IdempotentConsumer, Subscription as Sub
 from crm_platform.runtime import LoopComponent
+from crm_platform.topics import topic_of
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
 SECRET = "test-secret"
@@ -46,10 +46,7 @@ def svc(db) -> BillingService:
 
 @pytest.fixture(scope="module")
 def consumer(db, svc, broker):
-    loop = IdempotentConsumer(db, PROCESSED, broker.bootstrap, f"billing-test-{uuid.uuid4().hex[:6]}", [
-        Sub(COMPANY_TOPIC, idev.CompanyCreated, svc.on_company_created),
-        Sub(USER_TOPIC, idev.UserCreated, svc.on_user_created),
-        Sub(USER_TOPIC, idev.UserDeactivated, svc.on_user_deactivated)])
+    loop = make_consumer(svc, broker.bootstrap, group=f"billing-test-{uuid.uuid4().hex[:6]}")
     component = LoopComponent("consumer", loop)
     component.start()
     yield loop
@@ -99,19 +96,19 @@ def test_f6_events_delivered_twice_recalculate_exactly_once(db, consumer, broker
         u2 = event(idev.UserCreated(user_id=u2_id), company, t1)
         gone = event(idev.UserDeactivated(user_id=u2_id), company, t2)
         for _ in range(2):  # every event twice, as a redelivery would
-            publish(producer, COMPANY_TOPIC, company, created)
+            publish(producer, topic_of(idev.CompanyCreated), company, created)
         wait_until(lambda: subscription(db, company))
         for msg in (u1, u1, u2, u2):
-            publish(producer, USER_TOPIC, company, msg)  # one key: one partition, delivered in order
+            publish(producer, topic_of(idev.UserCreated), company, msg)  # one key: one partition, delivered in order
         sub = wait_until(lambda: (lambda s: s if s and s.active_users == 2 else None)(subscription(db, company)))
         # one more seat: the value left at t1, (paid_until - t1) seat-seconds, over 2 seats
         seconds, remainder = divmod(paid_until - t1, 2)
         assert (sub.seats, sub.paid_until, sub.remainder) == (2, t1 + seconds, remainder)
         assert remainder == 1  # the odd seat-second is kept, not lost
-        publish(producer, USER_TOPIC, company, gone)
-        publish(producer, USER_TOPIC, company, gone)
+        publish(producer, topic_of(idev.UserCreated), company, gone)
+        publish(producer, topic_of(idev.UserCreated), company, gone)
         marker = event(idev.UserCreated(user_id=str(uuid.uuid4())), company, t2)
-        publish(producer, USER_TOPIC, company, marker)  # after both copies in the same partition
+        publish(producer, topic_of(idev.UserCreated), company, marker)  # after both copies in the same partition
         sub = wait_until(lambda: (lambda s: s if s and s.active_users == 2 and s.as_of == t2 else None)(
             subscription(db, company)))
     finally:

@@ -4,12 +4,9 @@ import pathlib
 
 from crm.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from crm_platform.auth import TokenSigner, read_key
-from crm_platform.idempotency import IdempotencyStore
-from crm_platform.outbox import OutboxRelay
-from crm_platform.rpc import GrpcServer
-from crm_platform.runtime import GrpcComponent, LoopComponent, run
+from crm_platform.runtime import GrpcComponent, LoopComponent, grpc_server, relay_role, run
 from crm_identity.adapters.mailer import MailWorker, SmtpMailer
-from crm_identity.adapters.orm import OUTBOX, PLATFORM
+from crm_identity.adapters.orm import PLATFORM
 from crm_identity.config import IdentitySettings
 from crm_identity.entrypoints.grpc_server import PUBLIC_METHODS, AuthService, DirectoryService
 from crm_identity.service_layer.services import TOPICS, IdentityService
@@ -26,17 +23,11 @@ def _service(settings: IdentitySettings, db) -> IdentityService:
 def api(settings: IdentitySettings, db):
     """The gRPC API."""
     svc = _service(settings, db)
-    server = GrpcServer(settings.grpc_bind, settings.verifier(), public_methods=PUBLIC_METHODS,
-                        max_workers=settings.grpc_workers, idempotency=IdempotencyStore(db, PLATFORM["idempotency_keys"]))
+    server = grpc_server(settings, db, PLATFORM, public_methods=PUBLIC_METHODS)
     server.add(pb_grpc.add_AuthServiceServicer_to_server, AuthService(svc), "crm.identity.v1.AuthService")
     server.add(pb_grpc.add_DirectoryServiceServicer_to_server, DirectoryService(svc),
                "crm.identity.v1.DirectoryService")
     return [GrpcComponent(server, db)]
-
-
-def relay(settings: IdentitySettings, db):
-    """The outbox relay."""
-    return [LoopComponent("relay", OutboxRelay(db, OUTBOX, settings.kafka_bootstrap, TOPICS))]
 
 
 def mailer(settings: IdentitySettings, db):
@@ -45,7 +36,7 @@ def mailer(settings: IdentitySettings, db):
         db, settings.smtp_host, settings.smtp_port, settings.mail_from)))]
 
 
-ROLES = {"api": api, "relay": relay, "mailer": mailer}
+ROLES = {"api": api, "relay": relay_role(PLATFORM, TOPICS), "mailer": mailer}
 
 if __name__ == "__main__":
     run("identity", IdentitySettings, ROLES, MIGRATIONS)

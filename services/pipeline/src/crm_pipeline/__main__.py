@@ -3,11 +3,8 @@
 import pathlib
 
 from crm.pipeline.v1 import pipeline_service_pb2_grpc as pb_grpc
-from crm_platform.idempotency import IdempotencyStore
-from crm_platform.outbox import OutboxRelay
-from crm_platform.rpc import GrpcServer
-from crm_platform.runtime import GrpcComponent, LoopComponent, run
-from crm_pipeline.adapters.orm import OUTBOX, PLATFORM
+from crm_platform.runtime import GrpcComponent, LoopComponent, grpc_server, relay_role, run
+from crm_pipeline.adapters.orm import PLATFORM
 from crm_pipeline.config import PipelineSettings
 from crm_pipeline.entrypoints.consumer import make_consumer
 from crm_pipeline.entrypoints.grpc_server import PipelineService as PipelineServicer
@@ -19,15 +16,9 @@ MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
 def api(settings: PipelineSettings, db):
     """The gRPC API."""
     svc = PipelineService(db)
-    server = GrpcServer(settings.grpc_bind, settings.verifier(), readiness=db.ping, max_workers=settings.grpc_workers,
-                        idempotency=IdempotencyStore(db, PLATFORM["idempotency_keys"]))
+    server = grpc_server(settings, db, PLATFORM, readiness=db.ping)
     server.add(pb_grpc.add_PipelineServiceServicer_to_server, PipelineServicer(svc), "crm.pipeline.v1.PipelineService")
     return [GrpcComponent(server, db)]
-
-
-def relay(settings: PipelineSettings, db):
-    """The outbox relay."""
-    return [LoopComponent("relay", OutboxRelay(db, OUTBOX, settings.kafka_bootstrap, TOPICS))]
 
 
 def consumer(settings: PipelineSettings, db):
@@ -35,7 +26,7 @@ def consumer(settings: PipelineSettings, db):
     return [LoopComponent("consumer", make_consumer(db, settings.kafka_bootstrap, PipelineService(db)))]
 
 
-ROLES = {"api": api, "relay": relay, "consumer": consumer}
+ROLES = {"api": api, "relay": relay_role(PLATFORM, TOPICS), "consumer": consumer}
 
 if __name__ == "__main__":
     run("pipeline", PipelineSettings, ROLES, MIGRATIONS)

@@ -156,13 +156,27 @@ def bulk_insert(s: Session, table: Table, rows: list[dict], copy_from: int = 100
             copy.write_row([row[k] for k in keys])
 
 
-def rfc3339(value: _dt.datetime | None) -> str:
-    """RFC 3339 UTC text of a stored time ('' for None); SQLite hands datetimes back naive, in UTC."""
+def rfc3339(value: _dt.datetime | int | None) -> str:
+    """RFC 3339 UTC text with a Z ('' for None) of a stored time or of Unix seconds: the one formatter of
+    every service. SQLite hands datetimes back naive, in UTC."""
     if value is None:
         return ""
-    if value.tzinfo is None:
+    if isinstance(value, int):
+        value = _dt.datetime.fromtimestamp(value, _dt.timezone.utc)
+    elif value.tzinfo is None:
         value = value.replace(tzinfo=_dt.timezone.utc)
     return value.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> _dt.datetime | None:
+    """The UTC time an RFC 3339 text names (with an offset or Z; None when it is not one)."""
+    try:
+        value = _dt.datetime.fromisoformat((text or "").strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return None
+    return value.astimezone(_dt.timezone.utc)
 
 
 class TenantScoped:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from crm_platform import failpoints, metrics
 from crm_platform.context import request_id_var
+from crm_platform.topics import topic_of
 from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 
 log = logging.getLogger(__name__)
@@ -77,14 +78,20 @@ class TopicManager:
 class Subscription:
     """One event type a consumer handles: decode with `message_cls`, apply with `handler`.
 
-    `batch_handler`, when given, applies many events of one company in one transaction and returns
-    the ids of those it left undone; `IdempotentConsumer.handle_batch` tells when it is used.
+    The topic is the one the event's contract names (`crm_platform.topics`); `topic` overrides it
+    (tests read private topics). `batch_handler`, when given, applies many events of one company in
+    one transaction and returns the ids of those it left undone; `IdempotentConsumer.handle_batch`
+    tells when it is used.
     """
 
-    topic: str
     message_cls: type
     handler: Callable[[Session, object], None]
     batch_handler: Callable[[Session, list], set[str]] | None = None
+    topic: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.topic:
+            object.__setattr__(self, "topic", topic_of(self.message_cls))
 
     @property
     def event_type(self) -> str:

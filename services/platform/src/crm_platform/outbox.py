@@ -153,8 +153,9 @@ class OutboxRelay:
     def __init__(self, db: Database, outbox: Table, bootstrap: str, topics: Iterable[str], *,
                  batch: int = 200, idle_sleep: float = 0.05, local_idle: float = 0.5,
                  retention: _dt.timedelta = _dt.timedelta(days=7), partitions: int = 6,
-                 purge_every: float = 300.0):
+                 purge_every: float = 300.0, idempotency=None):
         self.db = db
+        self.idempotency = idempotency  # an IdempotencyStore whose expired keys `purge` deletes too
         self.outbox = outbox
         self.bootstrap = bootstrap
         self.topics = sorted(set(topics))
@@ -295,10 +296,13 @@ class OutboxRelay:
         return done, failed
 
     def purge(self) -> int:
-        """Delete published rows older than the retention window."""
+        """Delete published rows older than the retention window (and expired idempotency keys)."""
         with self.db.session(write=True) as s:
-            return s.execute(delete(self.outbox).where(self.outbox.c.published_at.is_not(None),
-                                                       self.outbox.c.created_at < utcnow() - self.retention)).rowcount
+            n = s.execute(delete(self.outbox).where(self.outbox.c.published_at.is_not(None),
+                                                    self.outbox.c.created_at < utcnow() - self.retention)).rowcount
+        if self.idempotency is not None:
+            self.idempotency.purge()
+        return n
 
     def run(self) -> None:
         """Relay until stopped: back off while the broker is down, re-check topics now and then."""

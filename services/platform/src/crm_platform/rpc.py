@@ -24,7 +24,8 @@ from crm_platform.context import new_request_id, principal_var, request_id_var
 from sqlalchemy.exc import OperationalError
 
 from crm_platform.errors import AppError, Unauthenticated, Unavailable
-from crm_platform.idempotency import METADATA_KEY, IdempotencyStore, request_hash, response_class
+from crm_platform.idempotency import METADATA_KEY, CallKey, IdempotencyStore, Replay, pending_call, request_hash, \
+    response_class
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class ContextInterceptor(grpc.ServerInterceptor):
                 key = md.get(METADATA_KEY)
                 principal = principal_var.get()
                 if key and self.idempotency is not None and principal is not None:
-                    return self._once(inner, request, context, method, key, principal.company_id)
+                    return self._once(inner, request, context, method, key, principal)
                 return inner(request, context)
             except AppError as exc:
                 code = exc.status.name
@@ -105,19 +106,20 @@ class ContextInterceptor(grpc.ServerInterceptor):
             response_serializer=handler.response_serializer)
 
 
-    def _once(self, inner, request, context, method: str, key: str, company_id: str):
-        """Run a call at most once per (company, method, key); replay the stored answer after."""
-        digest = request_hash(method, request)
-        stored = self.idempotency.claim(company_id, method, key, digest)
-        if stored is not None:
-            context.set_trailing_metadata((("idempotent-replay", "true"),))
-            return response_class(method).FromString(stored)
+    def _once(self, inner, request, context, method: str, key: str, principal):
+        """Run a call at most once per key of its caller: its first write unit of work claims the key
+        (`crm_platform.idempotency`); a replay answers what the first call answered."""
+        call = CallKey(principal.company_id, principal.user_id or "", method, key, request_hash(method, request))
+        token = pending_call.set(call)
         try:
             response = inner(request, context)
-        except BaseException:
-            self.idempotency.release(company_id, method, key)
-            raise
-        self.idempotency.complete(company_id, method, key, response.SerializeToString())
+        except Replay as replay:
+            context.set_trailing_metadata((("idempotent-replay", "true"),))
+            return response_class(method).FromString(replay.response)
+        finally:
+            pending_call.reset(token)
+        if call.claimed and not call.answered:
+            self.idempotency.complete(call, response.SerializeToString())
         return response
 
 

@@ -23,7 +23,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from crm_platform.auth import TokenVerifier, read_key
 from crm_platform.config import ConfigError, load, setting
 from crm_platform.db import Database
+from crm_platform.idempotency import IdempotencyStore
 from crm_platform.logs import setup_logging
+from crm_platform.outbox import OutboxRelay
+from crm_platform.rpc import GrpcServer
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,25 @@ def _health_server(host: str, port: int, components: list) -> ThreadingHTTPServe
 
 
 RoleBuilder = Callable[[object, Database], list]
+
+
+def grpc_server(settings: ServiceSettings, db: Database, tables: dict, public_methods=(),
+                readiness: Callable[[], bool] | None = None) -> GrpcServer:
+    """The service's gRPC server: its idempotency keys in `tables` (the platform tables of its database);
+    `readiness` (default: always) is what grpc.health.v1 reports."""
+    return GrpcServer(settings.grpc_bind, settings.verifier(), public_methods=public_methods,
+                      max_workers=settings.grpc_workers, idempotency=IdempotencyStore(db, tables["idempotency_keys"]),
+                      **({"readiness": readiness} if readiness else {}))
+
+
+def relay_role(tables: dict, topics) -> RoleBuilder:
+    """The `relay` process type: publish the outbox of `tables` to `topics`, purge expired rows and keys."""
+    def relay(settings: ServiceSettings, db: Database) -> list:
+        """The outbox relay."""
+        return [LoopComponent("relay", OutboxRelay(db, tables["outbox"], settings.kafka_bootstrap, topics,
+                                                   idempotency=IdempotencyStore(db, tables["idempotency_keys"])))]
+
+    return relay
 
 
 def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrations_dir: pathlib.Path,

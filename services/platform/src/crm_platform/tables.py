@@ -73,10 +73,13 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         Column("company_id", String(36), nullable=False),
         Column("key", String(200), nullable=False),
         Column("operation", String(100), nullable=False),
+        # the caller the key belongs to: a key is one user's (and one company's), never shared
+        Column("user_id", String(36), nullable=False, server_default=""),
         Column("request_hash", String(64), nullable=False),
         Column("response", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
-        UniqueConstraint("key", "operation", "company_id", name="uq_idempotency_key"),
+        UniqueConstraint("key", "operation", "company_id", "user_id", name="uq_idempotency_key"),
+        Index("ix_idempotency_keys_created_at", "created_at"),  # the purge after the retention window
     )
     return {"outbox": outbox, "processed_events": processed, "idempotency_keys": idempotency}
 
@@ -113,3 +116,22 @@ PLATFORM_KEYS_SELECTIVE_FIRST = {
                          ["key", "operation", "company_id"]),
     "processed_events": ("pk_processed_events", "primary", ["consumer", "event_id"], ["event_id", "consumer"]),
 }
+
+
+def bind_idempotency_keys_to_user(op, upgrade: bool) -> None:
+    """A migration step (the 2026-12-02 revision of every service): idempotency keys get the user they
+    belong to, in their unique key, and an index on their age for the purge. Existing keys keep an empty
+    user: they answer no one's retry any more, and the purge removes them after the retention window."""
+    import sqlalchemy as sa
+
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch:
+        if upgrade:
+            batch.add_column(sa.Column("user_id", sa.String(36), nullable=False, server_default=""))
+            batch.drop_constraint(op.f("uq_idempotency_key"), type_="unique")
+            batch.create_unique_constraint(op.f("uq_idempotency_key"), ["key", "operation", "company_id", "user_id"])
+            batch.create_index("ix_idempotency_keys_created_at", ["created_at"])
+        else:
+            batch.drop_index("ix_idempotency_keys_created_at")
+            batch.drop_constraint(op.f("uq_idempotency_key"), type_="unique")
+            batch.create_unique_constraint(op.f("uq_idempotency_key"), ["key", "operation", "company_id"])
+            batch.drop_column("user_id")

@@ -5,12 +5,9 @@ import threading
 
 from crm.records.v1 import records_service_pb2_grpc as pb_grpc
 from crm_platform.auth import TokenSigner, read_key
-from crm_platform.idempotency import IdempotencyStore
-from crm_platform.outbox import OutboxRelay
-from crm_platform.rpc import GrpcServer
-from crm_platform.runtime import GrpcComponent, LoopComponent, run
+from crm_platform.runtime import GrpcComponent, LoopComponent, grpc_server, relay_role, run
 from crm_records.adapters.directory import StageDirectory, UserDirectory
-from crm_records.adapters.orm import IDEMPOTENCY, OUTBOX
+from crm_records.adapters.orm import PLATFORM
 from crm_records.config import RecordsSettings
 from crm_records.domain import model
 from crm_records.entrypoints.consumer import CacheInvalidator, make_consumer
@@ -38,9 +35,7 @@ def api(settings: RecordsSettings, db):
     svc = _service(settings, db)
     # Loading every country's phone metadata takes seconds: do it before the first ListCountries asks.
     threading.Thread(target=model.countries, name="countries-warmup", daemon=True).start()
-    # Idempotency-Key headers (forwarded by the gateway) replay the first answer of a create.
-    server = GrpcServer(settings.grpc_bind, settings.verifier(), max_workers=settings.grpc_workers,
-                        idempotency=IdempotencyStore(db, IDEMPOTENCY))
+    server = grpc_server(settings, db, PLATFORM)
     server.add(pb_grpc.add_RecordsServiceServicer_to_server, RecordsServicer(svc), "crm.records.v1.RecordsService")
     invalidator = CacheInvalidator(svc.stages, svc.users, settings.kafka_bootstrap)
     svc.stages.trusted = svc.users.trusted = invalidator.listening
@@ -48,17 +43,12 @@ def api(settings: RecordsSettings, db):
     return [GrpcComponent(server, db), LoopComponent("caches", invalidator, gates_readiness=False)]
 
 
-def relay(settings: RecordsSettings, db):
-    """The outbox relay."""
-    return [LoopComponent("relay", OutboxRelay(db, OUTBOX, settings.kafka_bootstrap, TOPICS))]
-
-
 def consumer(settings: RecordsSettings, db):
     """Pipeline events: move records out of removed stages, drop cached stage contexts."""
     return [LoopComponent("consumer", make_consumer(_service(settings, db), settings.kafka_bootstrap))]
 
 
-ROLES = {"api": api, "relay": relay, "consumer": consumer}
+ROLES = {"api": api, "relay": relay_role(PLATFORM, TOPICS), "consumer": consumer}
 
 if __name__ == "__main__":
     run("records", RecordsSettings, ROLES, MIGRATIONS)

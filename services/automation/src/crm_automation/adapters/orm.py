@@ -16,7 +16,6 @@ class Base(DeclarativeBase):
 
 
 PLATFORM = add_platform_tables(Base.metadata)
-OUTBOX = PLATFORM["outbox"]
 
 
 class Company(Base):

@@ -1,4 +1,4 @@
-"""Business-process rules with no I/O: what a process may say, which events it matches, due dates."""
+"""Business-process rules with no I/O: what a process may say, which events it matches, the task it makes."""
 
 from __future__ import annotations
 
@@ -115,3 +115,28 @@ def due_at(occurred_at: _dt.datetime, time_zone: str, due: str) -> _dt.datetime:
         local = _dt.date(year, month, min(local.day, calendar.monthrange(year, month)[1]))
     end = _dt.datetime.combine(local, _dt.time(23, 59, 59), tzinfo=zone)
     return end.astimezone(_dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """The task a process asks records for."""
+
+    process_id: str
+    type: str
+    comment: str
+    due_at: _dt.datetime
+    responsible_id: str
+    deal_id: str
+    client_id: str
+    idempotency_key: str  # one task per (process, event), however often the event is delivered
+
+
+def task_for(process_id: str, author_id: str, d: Definition, e: RecordEvent, time_zone: str) -> NewTask:
+    """The task process `d` (by `author_id`) makes for event `e`: for the record's responsible when the process
+    says so and the record has one, else for the author; due by the end of the due day in the company's zone."""
+    assignee = e.responsible_id if d.assignee == "responsible" and e.responsible_id else author_id
+    return NewTask(process_id=process_id, type=d.task_type, comment=d.comment,
+                   due_at=due_at(e.occurred_at, time_zone, d.due), responsible_id=assignee,
+                   deal_id=e.record_id if e.record_type == "deal" else "",
+                   client_id=e.record_id if e.record_type == "client" else "",
+                   idempotency_key=f"process:{process_id}:{e.event_id}")

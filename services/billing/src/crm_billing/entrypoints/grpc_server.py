@@ -5,7 +5,8 @@ from __future__ import annotations
 from crm.billing.v1 import billing_service_pb2 as pb
 from crm.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
-from crm_billing.service_layer.services import BillingService, State, rfc3339
+from crm_billing.service_layer.services import BillingService, State
+from crm_platform.db import rfc3339
 
 PUBLIC_METHODS = {f"/crm.billing.v1.BillingService/{m}" for m in ("ClickPrepare", "ClickComplete")}
 

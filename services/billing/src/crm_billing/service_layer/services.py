@@ -8,7 +8,6 @@ backs it up, and the subscription is extended in the same transaction as the sta
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import time
 import uuid
@@ -22,19 +21,18 @@ from sqlalchemy.orm import Session
 
 from crm.billing.events.v1 import billing_events_pb2 as ev
 from crm_platform.context import Principal
-from crm_platform.db import Database, utcnow
-from crm_platform.db import rfc3339 as db_rfc3339
+from crm_platform.db import Database, rfc3339, utcnow
 from crm_platform.errors import AppError, FailedPrecondition, FieldCollector, NotFound, PermissionDenied
-from crm_platform.outbox import add_event
+from crm_platform.topics import topics_in
+from crm_platform.uow import Units
 from crm_billing.adapters.click_api import ClickApiError, ClickMerchantApi
-from crm_billing.adapters.orm import OUTBOX, ClickTransaction, Order, SeatUser, Subscription
+from crm_billing.adapters.orm import PLATFORM, ClickTransaction, Order, SeatUser, Subscription
 from crm_billing.domain import model
 from crm_billing.domain.model import Plan
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTION_TOPIC = "crm.billing.subscription.v1"
-TOPICS = (SUBSCRIPTION_TOPIC,)
+TOPICS = topics_in(ev)
 
 
 class ProviderUnavailable(AppError):
@@ -45,10 +43,6 @@ class ProviderUnavailable(AppError):
 
 def now_seconds() -> int:
     return int(time.time())
-
-
-def rfc3339(seconds: int) -> str:
-    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -83,6 +77,7 @@ class BillingService:
     def __init__(self, db: Database, *, price_per_seat_month_tiyin: int, trial_days: int, click: ClickConfig,
                  click_api: ClickMerchantApi | None = None):
         self.db = db
+        self.units = Units(db, PLATFORM)
         self.price = price_per_seat_month_tiyin
         self.trial_seconds = trial_days * model.DAY_SECONDS
         self.click = click
@@ -106,10 +101,9 @@ class BillingService:
 
     def _changed(self, s: Session, sub: Subscription, reason: str, actor: str) -> None:
         sub.updated_at = utcnow()
-        add_event(s, OUTBOX, topic=SUBSCRIPTION_TOPIC, aggregate_type="subscription", aggregate_id=sub.company_id,
-                  message=ev.SubscriptionChanged(seats=sub.seats, active_users=sub.active_users,
-                                                 paid_until=rfc3339(sub.paid_until), reason=reason),
-                  company_id=sub.company_id, actor_id=actor)
+        with self.units.within(s, sub.company_id, actor) as uow:
+            uow.publish(sub.company_id, ev.SubscriptionChanged(seats=sub.seats, active_users=sub.active_users,
+                                                               paid_until=rfc3339(sub.paid_until), reason=reason))
 
     @staticmethod
     def _apply(sub: Subscription, plan: Plan, at: int) -> None:
@@ -205,8 +199,8 @@ class BillingService:
         order = Order(id=str(uuid.uuid4()), company_id=principal.company_id, seats=seats, months=months,
                       amount_tiyin=model.order_amount(self.price, seats, months), status="pending",
                       created_by=principal.user_id, created_at=utcnow())
-        with self.db.session(company_id=principal.company_id, write=True) as s:
-            s.add(order)
+        with self.units.of(principal) as uow:
+            uow.session.add(order)
         return order
 
     def get_order(self, principal: Principal, order_id: str) -> Order:
@@ -235,8 +229,8 @@ class BillingService:
         if answer.get("error_code") != 0 or not answer.get("invoice_id"):
             raise FailedPrecondition("invoice_rejected", "CLICK refused the invoice",
                                      note=str(answer.get("error_note", "")))
-        with self.db.session(company_id=principal.company_id, write=True) as s:
-            order = s.execute(select(Order).where(Order.id == order_id)).scalar_one()
+        with self.units.of(principal) as uow:
+            order = uow.session.execute(select(Order).where(Order.id == order_id)).scalar_one()
             order.invoice_id = int(answer["invoice_id"])
             order.invoice_phone = phone
         return order, phone
@@ -299,7 +293,8 @@ class BillingService:
 
     def _prepare(self, p: dict[str, str]) -> tuple[int, int]:
         click_trans_id = model.parse_int(p["click_trans_id"])
-        with self.db.session(write=True) as s:
+        with self.units.write(None, "click") as uow:
+            s = uow.session
             order = self._lock_order(s, p["merchant_trans_id"])
             if order is None:
                 return model.USER_NOT_FOUND, 0
@@ -333,7 +328,8 @@ class BillingService:
         click_trans_id = model.parse_int(p["click_trans_id"])
         prepare_id = model.parse_int(p["merchant_prepare_id"])
         click_error = model.parse_int(p["error"])
-        with self.db.session(write=True) as s:
+        with self.units.write(None, "click") as uow:
+            s = uow.session
             order = self._lock_order(s, p["merchant_trans_id"])
             if order is None:
                 return model.USER_NOT_FOUND, 0
@@ -379,15 +375,14 @@ class BillingService:
         self._apply(sub, self._plan(sub).add_value(model.bought_seat_seconds(order.seats, order.months), at), at)
         sub.plan = "paid"
         sub.seats_paid = order.seats
-        add_event(s, OUTBOX, topic=SUBSCRIPTION_TOPIC, aggregate_type="subscription", aggregate_id=order.company_id,
-                  message=ev.PaymentCompleted(order_id=order.id, seats=order.seats, months=order.months,
-                                              amount_tiyin=order.amount_tiyin, click_trans_id=str(txn.click_trans_id),
-                                              paid_until=rfc3339(sub.paid_until)),
-                  company_id=order.company_id, actor_id="click")
+        with self.units.within(s, order.company_id, "click") as uow:
+            uow.publish(order.company_id, ev.PaymentCompleted(
+                order_id=order.id, seats=order.seats, months=order.months, amount_tiyin=order.amount_tiyin,
+                click_trans_id=str(txn.click_trans_id), paid_until=rfc3339(sub.paid_until)))
         self._changed(s, sub, "payment", "click")
 
     # ---- views ---------------------------------------------------------------------------------
     def order_view(self, order: Order) -> dict:
         return {"id": order.id, "seats": order.seats, "months": order.months, "amount_tiyin": order.amount_tiyin,
-                "status": order.status, "payment_url": self.payment_url(order), "created_at": db_rfc3339(order.created_at),
-                "paid_at": db_rfc3339(order.paid_at), "invoice_id": order.invoice_id or 0}
+                "status": order.status, "payment_url": self.payment_url(order), "created_at": rfc3339(order.created_at),
+                "paid_at": rfc3339(order.paid_at), "invoice_id": order.invoice_id or 0}

@@ -15,7 +15,7 @@ def subscriptions(service) -> list[Subscription]:
     def on_company_created(session, message) -> None:
         service.seed_company(session, message.metadata.company_id, actor=message.metadata.actor_id or "system")
 
-    return [Subscription("crm.identity.company.v1", identity_ev.CompanyCreated, on_company_created)]
+    return [Subscription(identity_ev.CompanyCreated, on_company_created)]
 
 
 def make_consumer(db, bootstrap: str, service) -> IdempotentConsumer:

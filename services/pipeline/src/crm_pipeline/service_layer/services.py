@@ -18,16 +18,15 @@ from crm_platform.context import Principal
 from crm_platform.db import Database, one_or_not_found, utcnow
 from crm_platform.errors import (Conflict, FailedPrecondition, FieldCollector, InvalidArgument, NotFound,
                                  PermissionDenied)
-from crm_platform.outbox import add_event
+from crm_platform.topics import topics_in
+from crm_platform.uow import UnitOfWork, Units
 from crm_pipeline.adapters.messages import field_pb, funnel_pb
-from crm_pipeline.adapters.orm import OUTBOX, CompanySetup, FieldDefinition, Funnel, Stage
+from crm_pipeline.adapters.orm import PLATFORM, CompanySetup, FieldDefinition, Funnel, Stage
 from crm_pipeline.domain import model
 
 log = logging.getLogger(__name__)
 
-FUNNEL_TOPIC = "crm.pipeline.funnel.v1"
-FIELD_TOPIC = "crm.pipeline.field.v1"
-TOPICS = (FUNNEL_TOPIC, FIELD_TOPIC)
+TOPICS = topics_in(ev)
 SYSTEM_ACTOR = "system"
 
 
@@ -40,14 +39,9 @@ class PipelineService:
 
     def __init__(self, db: Database):
         self.db = db
+        self.units = Units(db, PLATFORM)
 
     # ---- helpers ----------------------------------------------------------------------------
-    @staticmethod
-    def _publish(s: Session, topic: str, aggregate: str, aggregate_id: str, message, company_id: str,
-                 actor: str) -> None:
-        add_event(s, OUTBOX, topic=topic, aggregate_type=aggregate, aggregate_id=aggregate_id, message=message,
-                  company_id=company_id, actor_id=actor)
-
     @staticmethod
     def _require(principal: Principal) -> None:
         if not principal.can("manage_funnels"):
@@ -101,8 +95,8 @@ class PipelineService:
                       for key in model.GROUPS for pos, (sname, color) in enumerate(groups[key])]
             s.add_all(stages)
             s.flush()
-            self._publish(s, FUNNEL_TOPIC, "funnel", funnel.id, ev.FunnelCreated(funnel=funnel_pb(funnel, stages)),
-                          company_id, actor)
+            with self.units.within(s, company_id, actor) as uow:
+                uow.publish(funnel.id, ev.FunnelCreated(funnel=funnel_pb(funnel, stages)))
         log.info("default funnels created", extra={"company_id": company_id})
         return True
 
@@ -112,8 +106,8 @@ class PipelineService:
             if s.get(CompanySetup, company_id) is not None:
                 return
         try:
-            with self.db.session(company_id=company_id, write=True) as s:
-                self.seed_company(s, company_id)
+            with self.units.write(company_id) as uow:
+                self.seed_company(uow.session, company_id)
         except IntegrityError:  # the consumer (or another request) seeded at the same moment
             pass
 
@@ -146,7 +140,8 @@ class PipelineService:
             clean_name = model.check_name(errors, "name", name, model.FUNNEL_NAME_MAX)
             errors.raise_if_any()
         now = utcnow()
-        with self.db.session(company_id=principal.company_id, write=True) as s:
+        with self.units.of(principal) as uow:
+            s = uow.session
             funnel = self._funnel(s, funnel_id, lock=True)
             if funnel.version != version:
                 raise Conflict("stale_version", "The funnel was changed by someone else",
@@ -177,10 +172,9 @@ class PipelineService:
             funnel.version += 1
             funnel.updated_at = now
             s.flush()
-            self._publish(s, FUNNEL_TOPIC, "funnel", funnel.id, ev.FunnelChanged(
+            uow.publish(funnel.id, ev.FunnelChanged(
                 funnel_id=funnel.id, entity=funnel.entity, version=funnel.version, funnel=funnel_pb(funnel, live),
-                removed_stages=[ev.RemovedStage(stage_id=k, target_stage_id=v) for k, v in plan.removed.items()]),
-                principal.company_id, principal.user_id)
+                removed_stages=[ev.RemovedStage(stage_id=k, target_stage_id=v) for k, v in plan.removed.items()]))
             return funnel, live
 
     # ---- stages and rules (F10-F12) ---------------------------------------------------------
@@ -206,10 +200,10 @@ class PipelineService:
                 raise NotFound("funnel_not_found", "Funnel not found")
             return stage
 
-    def _fields_changed(self, s: Session, entity: str, principal: Principal) -> None:
+    @staticmethod
+    def _fields_changed(uow: UnitOfWork, entity: str) -> None:
         """Tell readers that cache fields or rules (records) that this entity's changed."""
-        self._publish(s, FUNNEL_TOPIC, "entity", entity, ev.FieldsChanged(entity=entity), principal.company_id,
-                      principal.user_id)
+        uow.publish(entity, ev.FieldsChanged(entity=entity))
 
     def get_rules(self, principal: Principal, stage_id: str) -> dict:
         with self.db.session(company_id=principal.company_id) as s:
@@ -223,14 +217,15 @@ class PipelineService:
         the fields are read, as `delete_field` locks it: a field deleted meanwhile is either refused here or
         dropped from the rules saved here, never left in them."""
         self._require(principal)
-        with self.db.session(company_id=principal.company_id, write=True) as s:
+        with self.units.of(principal) as uow:
+            s = uow.session
             stage = self._stage(s, stage_id, lock=True)
             funnel = self._funnel(s, stage.funnel_id)
             types = dict(s.execute(select(FieldDefinition.key, FieldDefinition.type)
                                    .where(FieldDefinition.entity == funnel.entity)).all())
             clean = model.check_rules(funnel.entity, rules, types)
             stage.rules = clean
-            self._fields_changed(s, funnel.entity, principal)
+            self._fields_changed(uow, funnel.entity)
             return clean
 
     @staticmethod
@@ -257,7 +252,8 @@ class PipelineService:
         """Define a custom field of deals or clients."""
         self._require(principal)
         key, name, options = model.check_field_definition(entity, key, name, field_type, options)
-        with self.db.session(company_id=principal.company_id, write=True) as s:
+        with self.units.of(principal) as uow:
+            s = uow.session
             count, last = s.execute(select(func.count(), func.max(FieldDefinition.position))
                                     .where(FieldDefinition.entity == entity)).one()
             if count >= model.MAX_FIELDS_PER_ENTITY:
@@ -272,9 +268,8 @@ class PipelineService:
                 s.flush()
             except IntegrityError as exc:
                 raise Conflict("field_key_taken", "A field with this key exists", field="key") from exc
-            self._publish(s, FIELD_TOPIC, "field", f.id, ev.FieldCreated(field=field_pb(f)), principal.company_id,
-                          principal.user_id)
-            self._fields_changed(s, entity, principal)
+            uow.publish(f.id, ev.FieldCreated(field=field_pb(f)))
+            self._fields_changed(uow, entity)
             return f
 
     def update_field(self, principal: Principal, field_id: str, *, name: str | None = None,
@@ -285,7 +280,8 @@ class PipelineService:
         of one field run in turn, each from the last one's result, so the FieldUpdated event and the answer
         carry the field as stored."""
         self._require(principal)
-        with self.db.session(company_id=principal.company_id, write=True) as s:
+        with self.units.of(principal) as uow:
+            s = uow.session
             f = self._field(s, field_id, lock=True)
             errors = FieldCollector()
             new_name = model.check_name(errors, "name", name, model.FIELD_NAME_MAX) if name is not None else f.name
@@ -294,9 +290,8 @@ class PipelineService:
             if new_name != f.name or list(new_options) != list(f.options):
                 f.name, f.options = new_name, list(new_options)
                 s.flush()
-                self._publish(s, FIELD_TOPIC, "field", f.id, ev.FieldUpdated(field=field_pb(f)),
-                              principal.company_id, principal.user_id)
-                self._fields_changed(s, f.entity, principal)
+                uow.publish(f.id, ev.FieldUpdated(field=field_pb(f)))
+                self._fields_changed(uow, f.entity)
             return f
 
     def delete_field(self, principal: Principal, field_id: str) -> None:
@@ -306,7 +301,8 @@ class PipelineService:
         SQLite writers take the database in turn): each stage's rules are rewritten from what the last rule
         edit of it left (`update_rules` locks the stage too), not from an older copy."""
         self._require(principal)
-        with self.db.session(company_id=principal.company_id, write=True) as s:
+        with self.units.of(principal) as uow:
+            s = uow.session
             f = self._field(s, field_id, lock=True)
             funnels = {fn.id: fn for fn in s.execute(select(Funnel).where(Funnel.entity == f.entity)).scalars()}
             for stage in self._live_stages(s, list(funnels), lock=True):
@@ -314,7 +310,6 @@ class PipelineService:
                 if not any(f.key in keys for keys in rules.values()):
                     continue
                 stage.rules = {k: [x for x in keys if x != f.key] for k, keys in rules.items()}
-            self._publish(s, FIELD_TOPIC, "field", f.id, ev.FieldDeleted(field=field_pb(f)), principal.company_id,
-                          principal.user_id)
-            self._fields_changed(s, f.entity, principal)
+            uow.publish(f.id, ev.FieldDeleted(field=field_pb(f)))
+            self._fields_changed(uow, f.entity)
             s.delete(f)

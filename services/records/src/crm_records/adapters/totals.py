@@ -1,12 +1,12 @@
 """Per-stage deal totals (count and sum of the live deals), kept on every write for `/board`.
 
 Counting a stage of a million deals takes seconds; reading one counter row per stage takes
-microseconds. The counters follow the deals through the unit of work itself: `before_flush`
-reads each new or changed deal's old and new (stage, funnel, amount, deleted) and adds the
-difference to the session's pending deltas; `before_commit` applies them in one upsert, its rows
-in stage-id order (two transactions touching the same stages lock them in the same order, so
-they cannot deadlock), in the same transaction as the change. A rolled-back transaction drops
-its deltas. Bulk SQL UPDATEs of deals bypass this and may only change other columns
+microseconds. The write path says what each change does to them: `StageTotals.of(uow)` is the
+unit of work's tracker, `move(before, counted(deal))` adds a deal's old and new (stage, funnel,
+amount) to its deltas, and the unit applies them as its last write (`UnitOfWork.before_commit`), in
+one upsert whose rows are in stage-id order (two transactions touching the same stages lock them in
+the same order, so they cannot deadlock), in the same transaction as the change. A rolled-back unit
+drops its tracker. Bulk SQL UPDATEs of deals bypass this and may only change other columns
 (responsible, updated_at).
 """
 
@@ -14,80 +14,64 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from crm_platform.uow import UnitOfWork
 from crm_records.adapters.orm import Deal, StageTotal
 
-PENDING = "records_stage_deltas"
-_TRACKED = ("stage_id", "funnel_id", "amount", "deleted")
 
-
-def _state(deal: Deal, old: bool) -> tuple | None:
-    """The deal's (company, stage, funnel, amount) before or after the flush; None when not counted."""
-    values = []
-    insp = inspect(deal)
-    for name in _TRACKED:
-        hist = insp.attrs[name].history
-        if old:
-            value = hist.deleted[0] if hist.deleted else (hist.unchanged[0] if hist.unchanged else None)
-        else:
-            value = hist.added[0] if hist.added else (hist.unchanged[0] if hist.unchanged else None)
-        values.append(value)
-    stage_id, funnel_id, amount, deleted = values
-    if deleted or stage_id is None:
+def counted(deal: Deal) -> tuple | None:
+    """What the deal adds to the counters: (company, stage, funnel, amount); None when deleted."""
+    if deal.deleted or deal.stage_id is None:
         return None
-    return deal.company_id, stage_id, funnel_id, int(amount or 0)
+    return deal.company_id, deal.stage_id, deal.funnel_id, int(deal.amount or 0)
 
 
-@event.listens_for(Session, "before_flush")
-def _collect(session: Session, _ctx, _instances) -> None:
-    deltas = None
-    for obj, is_new in [(o, True) for o in session.new] + [(o, False) for o in session.dirty] \
-            + [(o, None) for o in session.deleted]:
-        if not isinstance(obj, Deal):
-            continue
-        before = None if is_new else _state(obj, old=True)
-        after = None if is_new is None else _state(obj, old=False)
+class StageTotals:
+    """The counter deltas of one unit of work."""
+
+    def __init__(self) -> None:
+        self.deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+
+    @classmethod
+    def of(cls, uow: UnitOfWork) -> "StageTotals":
+        """The unit's tracker, made (and set to apply before the commit) on first use."""
+        tracker = uow.state.get("stage_totals")
+        if tracker is None:
+            tracker = uow.state["stage_totals"] = cls()
+            uow.before_commit(lambda: tracker.apply(uow.session))
+        return tracker
+
+    def move(self, before: tuple | None, after: tuple | None) -> None:
+        """A deal went from counting as `before` to counting as `after` (`counted`, None: not at all)."""
         if before == after:
-            continue
-        if deltas is None:
-            deltas = session.info.setdefault(PENDING, defaultdict(lambda: [0, 0]))
+            return
         for state, sign in ((before, -1), (after, 1)):
             if state is not None:
                 company_id, stage_id, funnel_id, amount = state
-                d = deltas[(company_id, stage_id, funnel_id)]
+                d = self.deltas[(company_id, stage_id, funnel_id)]
                 d[0] += sign
                 d[1] += sign * amount
 
-
-@event.listens_for(Session, "before_commit")
-def _apply(session: Session) -> None:
-    session.flush()  # changes still in memory add their deltas now
-    deltas = session.info.pop(PENDING, None)
-    if not deltas:
-        return
-    rows: dict[tuple[str, str], dict] = {}
-    for (company_id, stage_id, funnel_id), (n, amount) in sorted(deltas.items()):
-        row = rows.setdefault((company_id, stage_id), {"company_id": company_id, "stage_id": stage_id,
-                                                       "funnel_id": funnel_id, "deals": 0, "amount": 0})
-        row["deals"] += n
-        row["amount"] += amount
-    rows = {k: r for k, r in rows.items() if r["deals"] or r["amount"]}
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StageTotal).values(
-        [rows[k] for k in sorted(rows)])
-    session.execute(stmt.on_conflict_do_update(index_elements=["company_id", "stage_id"], set_={
-        "funnel_id": stmt.excluded.funnel_id, "deals": StageTotal.deals + stmt.excluded.deals,
-        "amount": StageTotal.amount + stmt.excluded.amount}))
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop(session: Session) -> None:
-    session.info.pop(PENDING, None)
+    def apply(self, session: Session) -> None:
+        """One upsert of every stage whose count or sum changed."""
+        rows: dict[tuple[str, str], dict] = {}
+        for (company_id, stage_id, funnel_id), (n, amount) in sorted(self.deltas.items()):
+            row = rows.setdefault((company_id, stage_id), {"company_id": company_id, "stage_id": stage_id,
+                                                           "funnel_id": funnel_id, "deals": 0, "amount": 0})
+            row["deals"] += n
+            row["amount"] += amount
+        self.deltas.clear()
+        rows = {k: r for k, r in rows.items() if r["deals"] or r["amount"]}
+        if not rows:
+            return
+        dialect = session.get_bind().dialect.name
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StageTotal).values(
+            [rows[k] for k in sorted(rows)])
+        session.execute(stmt.on_conflict_do_update(index_elements=["company_id", "stage_id"], set_={
+            "funnel_id": stmt.excluded.funnel_id, "deals": StageTotal.deals + stmt.excluded.deals,
+            "amount": StageTotal.amount + stmt.excluded.amount}))
 
 
 # Recount every stage from the deals (after a bulk load that bypassed the ORM: the bench's COPY).

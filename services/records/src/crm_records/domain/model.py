@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
+from crm_platform.db import parse_rfc3339 as parse_datetime, rfc3339 as iso  # noqa: F401 - the one codec
 from crm_platform.errors import FieldCollector, InvalidArgument
 
 TEXT_MAX = 200
@@ -155,28 +156,10 @@ def check_text(errors: FieldCollector, field_name: str, value: str | None, *, ma
     return text
 
 
-# ---- times ---------------------------------------------------------------------------------------
-def iso(value: _dt.datetime | None) -> str:
-    """RFC 3339 UTC with a Z, or an empty string."""
-    if value is None:
-        return ""
-    return aware(value).isoformat().replace("+00:00", "Z")
-
-
+# ---- times: the platform's one RFC 3339 codec ----------------------------------------------------
 def aware(value: _dt.datetime) -> _dt.datetime:
     """SQLite gives naive datetimes back: they are UTC."""
     return value.replace(tzinfo=_dt.timezone.utc) if value.tzinfo is None else value.astimezone(_dt.timezone.utc)
-
-
-def parse_datetime(raw: str) -> _dt.datetime | None:
-    """Parse an RFC 3339 time with an offset; None when malformed or without a zone."""
-    try:
-        value = _dt.datetime.fromisoformat((raw or "").strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        return None
-    return value.astimezone(_dt.timezone.utc)
 
 
 # ---- stage contexts and custom values ------------------------------------------------------------

@@ -16,14 +16,13 @@ from crm.identity.events.v1 import identity_events_pb2 as iev
 from crm.pipeline.events.v1 import pipeline_events_pb2 as pev
 from crm_platform.context import Principal
 from crm_platform.messaging import IdempotentConsumer, Subscription, TopicManager
+from crm_platform.topics import topic_of
 from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters.orm import PROCESSED
 from crm_records.service_layer.services import RecordsService
 
 log = logging.getLogger(__name__)
 
-FUNNEL_TOPIC = "crm.pipeline.funnel.v1"
-USER_TOPIC = "crm.identity.user.v1"
 # FieldsChanged covers any field definition or stage rule change (the agreed contract).
 STAGE_EVENTS = {c.DESCRIPTOR.full_name: c for c in (pev.FunnelChanged, pev.FieldsChanged)}
 # A user renamed, reactivated or deactivated (UserUpdated names the changed fields, `active` among them).
@@ -48,8 +47,7 @@ def subscriptions(svc: RecordsService) -> list[Subscription]:
     def on_fields_changed(s, msg) -> None:
         svc.stages.invalidate(msg.metadata.company_id)
 
-    return [Subscription(FUNNEL_TOPIC, pev.FunnelChanged, on_funnel_changed),
-            Subscription(FUNNEL_TOPIC, pev.FieldsChanged, on_fields_changed)]
+    return [Subscription(pev.FunnelChanged, on_funnel_changed), Subscription(pev.FieldsChanged, on_fields_changed)]
 
 
 def make_consumer(svc: RecordsService, bootstrap: str) -> IdempotentConsumer:
@@ -76,7 +74,7 @@ class CacheInvalidator:
     def run(self) -> None:
         from kafka import KafkaConsumer
 
-        topics = [FUNNEL_TOPIC, USER_TOPIC]
+        topics = sorted({topic_of(c) for c in (*STAGE_EVENTS.values(), *USER_EVENTS.values())})
         while not self.stop_event.is_set():
             consumer = None
             try:

@@ -204,7 +204,7 @@ def test_consumer_applies_a_redelivered_event_once_and_dead_letters_poison(db, b
     topic = _topic()
     dead = []
     consumer = IdempotentConsumer(db, TABLES["processed_events"], broker.bootstrap, f"test-{uuid.uuid4().hex[:6]}",
-                                  [Subscription(topic, ev.UserCreated, _handler)], max_attempts=2, backoff=0.01,
+                                  [Subscription(ev.UserCreated, _handler, topic=topic)], max_attempts=2, backoff=0.01,
                                   on_dead_letter=lambda m, e: dead.append(e))
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
@@ -286,7 +286,7 @@ def test_consumer_applies_a_poll_together_and_the_rest_one_by_one(db, broker, to
         producer.send(topic, key=b"k", value=msg.SerializeToString(), headers=headers).get(10)
     producer.flush()
     consumer = IdempotentConsumer(db, TABLES["processed_events"], broker.bootstrap, f"test-{uuid.uuid4().hex[:6]}",
-                                  [Subscription(topic, ev.UserCreated, _handler, together)], max_attempts=2,
+                                  [Subscription(ev.UserCreated, _handler, together, topic=topic)], max_attempts=2,
                                   backoff=0.01)
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()

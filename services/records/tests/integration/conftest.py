@@ -19,9 +19,11 @@ from crm.identity.v1 import identity_service_pb2_grpc as igrpc
 from crm.records.v1 import records_service_pb2_grpc as rgrpc
 from crm_platform.auth import SERVICE, TokenSigner, TokenVerifier, read_key
 from crm_platform.db import Database
+from crm_platform.idempotency import IdempotencyStore
 from crm_platform.rpc import GrpcServer
 from crm_records.__main__ import MIGRATIONS
 from crm_records.adapters.directory import StageDirectory, UserDirectory
+from crm_records.adapters.orm import PLATFORM
 from crm_records.entrypoints.grpc_server import RecordsService as RecordsServicer
 from crm_records.service_layer.services import RecordsService
 from tests.support.infra import ROOT, free_port, wait_for
@@ -76,8 +78,8 @@ def records(database_url, keys, neighbours):
     signer = TokenSigner(read_key(keys["service_private"]))
     svc = RecordsService(db, StageDirectory(neighbours["pipeline"], ttl=60, signer=signer),
                          UserDirectory(neighbours["identity"], signer=signer))
-    server = GrpcServer("127.0.0.1:0", TokenVerifier(read_key(keys["access_public"]),
-                                                     read_key(keys["service_public"])))
+    server = GrpcServer("127.0.0.1:0", TokenVerifier(read_key(keys["access_public"]), read_key(keys["service_public"])),
+                        idempotency=IdempotencyStore(db, PLATFORM["idempotency_keys"]))
     server.add(rgrpc.add_RecordsServiceServicer_to_server, RecordsServicer(svc), "crm.records.v1.RecordsService")
     port = server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -102,8 +104,9 @@ class Company:
         self.token = resp.tokens.access_token
         self.keys = keys
 
-    def md(self, token: str | None = None):
-        return [("authorization", f"Bearer {token or self.token}")]
+    def md(self, token: str | None = None, key: str | None = None):
+        """The call's metadata: the caller's token, and an Idempotency-Key as the gateway forwards it."""
+        return [("authorization", f"Bearer {token or self.token}")] + ([("idempotency-key", key)] if key else [])
 
     def add_user(self, *, edit_phone: bool = True, admin: bool = False) -> tuple[str, str]:
         """Create a user with a role of its own; return (user id, access token)."""

@@ -75,7 +75,7 @@ def test_automation_creates_a_task_once_per_idempotency_key(records, company):
     code, body = _error(lambda: stub.CreateTask(pb.CreateTaskRequest(
         type="call", comment="Another", due_at="2030-01-01T09:00:00Z", deal_id=deal.id,
         idempotency_key="process-1:event-9"), metadata=company.service_md()))
-    assert code == grpc.StatusCode.ALREADY_EXISTS and body["code"] == "idempotency_key_reused"
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and body["code"] == "idempotency_key_reused"
     created = [e for e in _events(records, company.id, rev.TaskCreated) if e.task.deal_id == deal.id]
     assert len(created) == 1 and created[0].source == rev.CHANGE_SOURCE_AUTOMATION
     listed = stub.ListTasks(pb.ListTasksRequest(deal_id=deal.id), metadata=company.md()).tasks

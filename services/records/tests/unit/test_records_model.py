@@ -169,3 +169,4 @@ def test_entering_a_stage_fills_autodate_and_the_next_autonumber():
     # not entering: nothing is filled, and a missing required automatic value is reported
     with pytest.raises(RuleViolation):
         _enforce(ctx, {}, {}, [])
+

@@ -1,0 +1,28 @@
+"""idempotency keys belong to a user, and are purged by age
+
+Why: `crm_platform.tables.bind_idempotency_keys_to_user` and `crm_platform.idempotency`.
+
+Revision ID: d1a2b3c4e5f3
+Revises: 8c4a5e1f3b65
+Create Date: 2026-12-02 15:00:00
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+
+from crm_platform.tables import bind_idempotency_keys_to_user
+
+
+revision: str = 'd1a2b3c4e5f3'
+down_revision: Union[str, Sequence[str], None] = '8c4a5e1f3b65'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    bind_idempotency_keys_to_user(op, upgrade=True)
+
+
+def downgrade() -> None:
+    bind_idempotency_keys_to_user(op, upgrade=False)
