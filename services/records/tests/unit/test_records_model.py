@@ -170,3 +170,20 @@ def test_entering_a_stage_fills_autodate_and_the_next_autonumber():
     with pytest.raises(RuleViolation):
         _enforce(ctx, {}, {}, [])
 
+
+def test_every_country_accepts_its_own_example_numbers():
+    """The example the country list shows, and phonenumbers' own mobile and fixed-line examples, are
+    accepted for every region the list offers, leading zeros included (Gabon, Côte d'Ivoire, Benin)."""
+    import phonenumbers
+
+    refused = []
+    for c in model.countries():
+        examples = {c.example} | {phonenumbers.national_significant_number(ex) for ex in (
+            phonenumbers.example_number_for_type(c.code, phonenumbers.PhoneNumberType.MOBILE),
+            phonenumbers.example_number_for_type(c.code, phonenumbers.PhoneNumberType.FIXED_LINE)) if ex}
+        for number in sorted(n for n in examples if n):
+            errors = FieldCollector()
+            e164, code = model.normalize_phone(errors, "phone", c.code, number)
+            if errors.fields or not e164.startswith(f"+{c.dialing_code}") or code != c.code:
+                refused.append((c.code, number, errors.fields[:1]))
+    assert len(model.countries()) > 240 and refused == []

@@ -84,7 +84,7 @@ def _region(region: str) -> Country | None:
                or phonenumbers.example_number(region))
     lengths = tuple(sorted(set(meta.general_desc.possible_length or ())))
     return Country(region, phonenumbers.country_code_for_region(region), lengths,
-                   str(example.national_number) if example else "")
+                   phonenumbers.national_significant_number(example) if example else "")  # with leading zeros (GA, CI)
 
 
 @lru_cache(maxsize=1)
