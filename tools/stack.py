@@ -1,7 +1,10 @@
 """Start the whole system on 127.0.0.1, the same way for `make run` and for the end-to-end tests.
 
-The processes are the lines of the Procfile (so `honcho start` runs the same thing); their
-configuration is the environment built here (written to `.env` for honcho too).
+The processes are the lines of the Procfile (so `honcho start` runs the same thing). Their
+configuration for `make run`: each setting from the environment first, then from `.env` if the
+operator keeps one, then the development default built here (`environment`); `make run` prints the
+values that are not defaults, secrets masked. `tools/stack.py env` writes the defaults to `.env`
+for honcho. The end-to-end tests pass their own values to `Stack` (those win over the environment).
 """
 
 from __future__ import annotations
@@ -216,15 +219,60 @@ def write_dotenv(env: dict[str, str], path: pathlib.Path = ROOT / ".env") -> Non
         path.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items())))
 
 
+def read_dotenv(path: pathlib.Path = ROOT / ".env") -> dict[str, str]:
+    """`KEY=value` lines (shell quoting, `export ` and comments allowed); {} when there is no file."""
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, raw = line.removeprefix("export ").partition("=")
+        words = shlex.split(raw, comments=True)
+        values[key.strip()] = words[0] if words else ""
+    return values
+
+
+def operator_environment(defaults: dict[str, str], environ: dict[str, str] | None = None,
+                         dotenv: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The settings of `make run`: the environment first, then `.env`, then the defaults. Returns them
+    and those that are not the defaults (what the operator set)."""
+    environ = dict(os.environ if environ is None else environ)
+    dotenv = read_dotenv() if dotenv is None else dotenv
+    env = {**defaults, **dotenv}
+    env.update({k: v for k, v in environ.items() if k in env})
+    return env, {k: v for k, v in env.items() if defaults.get(k) != v}
+
+
+SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "PRIVATE")
+
+
+def masked(key: str, value: str) -> str:
+    """A setting as it may be printed: secrets hidden, and the password of a URL."""
+    if any(word in key for word in SECRET_WORDS):
+        return "****" if value else ""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(value)
+    if parts.password:
+        netloc = f"{parts.username}:****@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole CRM on 127.0.0.1")
     parser.add_argument("command", choices=["run", "env"])
-    parser.add_argument("--var", default=str(ROOT / "var"))
+    parser.add_argument("--var", default=os.environ.get("VAR_DIR") or str(ROOT / "var"))
     args = parser.parse_args()
-    env = environment(pathlib.Path(args.var))
-    write_dotenv(env)
+    defaults = environment(pathlib.Path(args.var))
     if args.command == "env":
+        write_dotenv(defaults)
         return
+    env, chosen = operator_environment(defaults)
+    for key in sorted(chosen):
+        print(f"setting {key}={masked(key, chosen[key])}", flush=True)
     stack = Stack(env)
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
