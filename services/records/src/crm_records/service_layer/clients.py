@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 
 from crm_platform.context import Principal
 from crm_platform.db import utcnow
@@ -121,13 +120,8 @@ class ClientUseCases(ResponsibilityUseCases):
                      q: str = "", deleted: bool = False, sort: str = "", limit: int = 50,
                      cursor: str = "") -> tuple[list[Client], str]:
         with self.db.session(company_id=p.company_id) as s:
-            stmt = select(Client).where(Client.company_id == p.company_id, Client.deleted.is_(bool(deleted)))
-            if stage_id:
-                stmt = stmt.where(Client.stage_id == stage_id)
-            if funnel_id:
-                stmt = stmt.where(Client.funnel_id == funnel_id)
-            if responsible_id:
-                stmt = stmt.where(Client.responsible_id == responsible_id)
+            stmt = self._listing(p, CLIENT, deleted, stage_id=stage_id, funnel_id=funnel_id,
+                                 responsible_id=responsible_id)
             text = (q or "").strip().lower()
             if text:
                 stmt = stmt.where(client_match(text))

@@ -153,15 +153,8 @@ class DealUseCases(RecordsBase):
                    client_id: str = "", q: str = "", deleted: bool = False, sort: str = "", limit: int = 50,
                    cursor: str = "") -> tuple[list[Deal], str]:
         with self.db.session(company_id=p.company_id) as s:
-            stmt = select(Deal).where(Deal.company_id == p.company_id, Deal.deleted.is_(bool(deleted)))
-            if stage_id:
-                stmt = stmt.where(Deal.stage_id == stage_id)
-            if funnel_id:
-                stmt = stmt.where(Deal.funnel_id == funnel_id)
-            if responsible_id:
-                stmt = stmt.where(Deal.responsible_id == responsible_id)
-            if client_id:
-                stmt = stmt.where(Deal.client_id == client_id)
+            stmt = self._listing(p, DEAL, deleted, stage_id=stage_id, funnel_id=funnel_id,
+                                 responsible_id=responsible_id, client_id=client_id)
             text = (q or "").strip().lower()
             if text:
                 clients = select(Client.id).where(Client.company_id == p.company_id, client_match(text))

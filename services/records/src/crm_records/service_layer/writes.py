@@ -303,6 +303,17 @@ class RecordsBase:
                                            source=SOURCES[source_of(p)]))
             return row
 
+    @staticmethod
+    def _listing(p: Principal, kind: Kind, deleted: bool, **equal: str):
+        """The query of a list of deals or clients: live ones (or the deleted), and each named column equal
+        to its value where one is given (stage_id, funnel_id, responsible_id, ...)."""
+        cls = kind.model
+        stmt = select(cls).where(cls.company_id == p.company_id, cls.deleted.is_(bool(deleted)))
+        for column, value in equal.items():
+            if value:
+                stmt = stmt.where(getattr(cls, column) == value)
+        return stmt
+
     def _record_history(self, p: Principal, kind: Kind, record_id: str, limit: int, cursor: str):
         with self.db.session(company_id=p.company_id) as s:
             self._one(s, kind.model, record_id, kind.not_found, kind.label)
