@@ -38,6 +38,13 @@ def test_unknown_path_is_404_in_the_error_format(api):
     assert resp.json()["error"] == {"code": "not_found", "message": "Не найдено.", "details": {}}
 
 
+def test_an_undeclared_method_is_405_naming_the_allowed_ones(api):
+    resp = api.request("TRACE", "/api/v1/deals")
+    assert resp.status_code == 405 and resp.json()["error"]["code"] == "method_not_allowed"
+    assert {"GET", "POST"} <= {m.strip() for m in resp.headers["Allow"].split(",")}
+    assert "TRACE" not in resp.headers["Allow"]
+
+
 def test_openapi_document_covers_every_route(api, system):
     doc = api.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.1")

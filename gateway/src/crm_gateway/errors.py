@@ -94,7 +94,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.code, "bad_request")
-        return error_response(exc.code or 400, code)
+        allowed = getattr(exc, "valid_methods", None)  # a 405 names the methods the path has (RFC 9110 15.5.6)
+        return error_response(exc.code or 400, code, headers={"Allow": ", ".join(allowed)} if allowed else None)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
