@@ -96,6 +96,18 @@ class FieldCollector:
         """Record that `field` failed with `code`."""
         self.fields.append({"field": field, "code": code, "params": params})
 
+    def text(self, field: str, value: str | None, *, max_len: int, required: bool = True, strip: bool = True) -> str:
+        """A text field (trimmed unless `strip` is False): `required` when empty, `too_long` past `max_len`."""
+        text = value or ""
+        if strip:
+            text = text.strip()
+        if not text:
+            if required:
+                self.add(field, "required")
+        elif len(text) > max_len:
+            self.add(field, "too_long", max=max_len)
+        return text
+
     def raise_if_any(self) -> None:
         """Raise FieldErrors when anything was recorded."""
         if self.fields:

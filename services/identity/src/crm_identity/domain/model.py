@@ -45,15 +45,7 @@ def normalize_email(value: str) -> str:
 def check_text(errors: FieldCollector, field: str, value: str | None, *, max_len: int = NAME_MAX,
                strip: bool = True, required: bool = True) -> str:
     """Check a 1..max_len text field; return it (trimmed)."""
-    text = (value or "")
-    if strip:
-        text = text.strip()
-    if not text:
-        if required:
-            errors.add(field, "required")
-    elif len(text) > max_len:
-        errors.add(field, "too_long", max=max_len)
-    return text
+    return errors.text(field, value, max_len=max_len, required=required, strip=strip)
 
 
 def check_email(errors: FieldCollector, field: str, value: str | None) -> str:

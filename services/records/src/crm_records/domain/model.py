@@ -147,13 +147,7 @@ def check_email(errors: FieldCollector, field_name: str, value: str | None) -> s
 def check_text(errors: FieldCollector, field_name: str, value: str | None, *, max_len: int = TEXT_MAX,
                required: bool = True) -> str:
     """Trim a text field and check its length."""
-    text = (value or "").strip()
-    if not text:
-        if required:
-            errors.add(field_name, "required")
-    elif len(text) > max_len:
-        errors.add(field_name, "too_long", max=max_len)
-    return text
+    return errors.text(field_name, value, max_len=max_len, required=required)
 
 
 # ---- times: the platform's one RFC 3339 codec ----------------------------------------------------
