@@ -2,7 +2,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { ApiError } from "./api";
-import { lang, setLang, t } from "./i18n";
+import { LANGS, lang, locale, setLang, t } from "./i18n";
 import { navigate } from "./router";
 
 export function Link(props: { href: string; class?: string; children: ComponentChildren; id?: string }) {
@@ -150,8 +150,9 @@ export function CopyButton({ text, label, id }: { text: string; label?: string; 
 export function LangSwitch() {
   return (
     <div class="lang-switch">
-      {(["ru", "en"] as const).map((l) => (
-        <button type="button" key={l} class={l === lang() ? "active" : ""} data-lang={l} onClick={() => setLang(l)}>
+      {LANGS.map((l) => (
+        <button type="button" key={l} class={l === lang() ? "active" : ""} data-lang={l} lang={l}
+          title={t(`lang_${l}`)} aria-label={t(`lang_${l}`)} aria-pressed={l === lang()} onClick={() => setLang(l)}>
           {l.toUpperCase()}
         </button>
       ))}
@@ -163,14 +164,14 @@ export function money(value: string | number | null | undefined): string {
   if (value === null || value === undefined || value === "") return "";
   const n = Number(value);
   if (Number.isNaN(n)) return String(value);
-  return n.toLocaleString(lang() === "ru" ? "ru-RU" : "en-US", { maximumFractionDigits: 2 });
+  return n.toLocaleString(locale(), { maximumFractionDigits: 2 });
 }
 
 export function dateTime(value: string | null | undefined): string {
   if (!value) return "";
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return value;
-  return d.toLocaleString(lang() === "ru" ? "ru-RU" : "en-US", { dateStyle: "medium", timeStyle: "short" });
+  return d.toLocaleString(locale(), { dateStyle: "medium", timeStyle: "short" });
 }
 
 /** A small "name it" dialog (instead of window.prompt): one text field with the API's error. */

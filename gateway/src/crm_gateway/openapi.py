@@ -59,7 +59,7 @@ def build_document(version: str = "1.0.0") -> dict:
                                                   if "description" in prop else {})})
         params.append({"name": "Accept-Language", "in": "header", "required": False,
                        "schema": {"type": "string", "example": "ru"},
-                       "description": "Language of error messages (en, ru)."})
+                       "description": "Language of error messages (en, ru, uz)."})
         entry: dict = {"operationId": op.endpoint.replace(".", "_"), "summary": op.summary, "tags": [op.tag],
                        "parameters": params, "responses": {}}
         if op.description:
@@ -102,7 +102,7 @@ def build_document(version: str = "1.0.0") -> dict:
         "openapi": "3.1.0",
         "info": {"title": "CRM API", "version": version,
                  "description": "The public HTTP API of the CRM. Errors follow one format; messages follow "
-                                "Accept-Language (en, ru)."},
+                                "Accept-Language (en, ru, uz)."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {"schemas": components,

@@ -33,3 +33,17 @@ def test_admin_implies_every_permission():
     perms = model.normalize_permissions({"admin": True, "bogus": True})
     assert all(perms.values()) and "bogus" not in perms
     assert model.granted(model.normalize_permissions({"edit_phone": True})) == ["edit_phone"]
+
+
+def test_the_reset_email_speaks_the_users_language():
+    from types import SimpleNamespace
+
+    from crm_identity.service_layer.passwords import mail_language, reset_mail
+
+    assert [mail_language(x) for x in ("uz-UZ", "uz", "en-US", "ru", "de", "")] == ["uz", "uz", "en", "ru", "ru", "ru"]
+    company = SimpleNamespace(name="Savdo", crm_id="123456789")
+    for lang, greeting in (("uz", "Assalomu alaykum, Dilnoza!"), ("ru", "Здравствуйте, Dilnoza!"),
+                           ("en", "Hello Dilnoza,")):
+        subject, body = reset_mail(lang, "Dilnoza", company, "https://crm.example.uz/reset#token=t", 60)
+        assert subject and body.startswith(greeting) and "https://crm.example.uz/reset#token=t" in body
+        assert "60" in body
