@@ -50,8 +50,11 @@ def subscriptions(svc: RecordsService) -> list[Subscription]:
     return [Subscription(pev.FunnelChanged, on_funnel_changed), Subscription(pev.FieldsChanged, on_fields_changed)]
 
 
-def make_consumer(svc: RecordsService, bootstrap: str) -> IdempotentConsumer:
-    return IdempotentConsumer(svc.db, PROCESSED, bootstrap, "records.funnel-changes", subscriptions(svc))
+CONSUMER_GROUP = "records.funnel-changes"
+
+
+def make_consumer(svc: RecordsService, bootstrap: str, group: str = CONSUMER_GROUP) -> IdempotentConsumer:
+    return IdempotentConsumer(svc.db, PROCESSED, bootstrap, group, subscriptions(svc))
 
 
 class CacheInvalidator:
