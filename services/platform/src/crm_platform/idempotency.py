@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextvars
 import datetime as _dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from google.protobuf import descriptor_pool, message_factory
 from sqlalchemy import Table, delete, select, update
@@ -84,7 +84,6 @@ class CallKey:
     digest: str
     claimed: bool = False  # a unit of work committed its claim
     answered: bool = False  # the use case stored its own answer
-    extra: dict = field(default_factory=dict)
 
     def where(self, t: Table):
         return (t.c.key == self.key[:KEY_MAX], t.c.operation == self.operation[:OPERATION_MAX],
