@@ -66,6 +66,20 @@ def test_login_and_crm_id_in_the_user_menu(browser, api):
     assert browser.driver.execute_script("return sessionStorage.getItem('crm.tokens')") is None
 
 
+def test_the_login_page_and_the_api_errors_speak_uzbek(browser):
+    from crm_gateway.messages import error_text
+
+    browser.open("/login")
+    browser.click("#login-page [data-lang=uz]")
+    assert browser.find("#login-page h1").text == "CRM tizimiga kirish"
+    browser.fill("#login-form input[name=email]", unique_email("nobody"))
+    browser.fill("#login-form input[name=password]", "wrong-password")
+    browser.click("#login-submit")
+    # the gateway answered in the language the page sent (Accept-Language: uz)
+    assert browser.find("#login-page [role=alert]").text == error_text("invalid_credentials", "uz")
+    browser.shot("login_uz")
+
+
 def test_login_with_an_email_in_two_crms_asks_which_crm(browser, api):
     email = unique_email("two")
     a = sign_up(api, email=email, password="same-pass-1")
