@@ -1,4 +1,4 @@
-"""Plumbing tables every service database carries: outbox, processed events, idempotency keys."""
+"""Plumbing tables every service database carries: outbox, processed events, idempotency keys, dead letters."""
 
 from __future__ import annotations
 
@@ -54,6 +54,9 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         Column("published_at", DateTime(timezone=True), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
+        # set when the relay gave up on the row (it can never be published, e.g. too large): the row
+        # leaves the relay's work, its key's later rows go on, and it is counted for an alert
+        Column("parked_at", DateTime(timezone=True), nullable=True),
         # Only the rows still to publish: why, at OUTBOX_PENDING.
         Index(OUTBOX_PENDING["name"], "id", postgresql_where=text(OUTBOX_PENDING["where"]),
               sqlite_where=text(OUTBOX_PENDING["where"])),
@@ -81,7 +84,30 @@ def add_platform_tables(metadata: MetaData) -> dict[str, Table]:
         UniqueConstraint("key", "operation", "company_id", "user_id", name="uq_idempotency_key"),
         Index("ix_idempotency_keys_created_at", "created_at"),  # the purge after the retention window
     )
-    return {"outbox": outbox, "processed_events": processed, "idempotency_keys": idempotency}
+    # An event a consumer could not apply for a deterministic reason (it cannot be decoded, or it breaks
+    # a rule): kept with its reason until an operator redrives it (`python -m crm_<service> dlq`).
+    dead_letters = Table(
+        "dead_letters", metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("consumer", String(100), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("key", LargeBinary, nullable=True),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("event_id", String(36), nullable=True),
+        Column("event_type", String(200), nullable=True),
+        Column("company_id", String(36), nullable=True),
+        Column("reason", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("redriven_at", DateTime(timezone=True), nullable=True),
+        UniqueConstraint("consumer", "topic", "partition", "offset", name="uq_dead_letters_position"),
+        Index("ix_dead_letters_pending", "consumer", "id", postgresql_where=text("redriven_at IS NULL"),
+              sqlite_where=text("redriven_at IS NULL")),
+    )
+    return {"outbox": outbox, "processed_events": processed, "idempotency_keys": idempotency,
+            "dead_letters": dead_letters}
 
 
 def lead_keys_with_selective_column(op, tables: dict[str, tuple[str, str, list[str], list[str]]],
@@ -135,3 +161,39 @@ def bind_idempotency_keys_to_user(op, upgrade: bool) -> None:
             batch.drop_constraint(op.f("uq_idempotency_key"), type_="unique")
             batch.create_unique_constraint(op.f("uq_idempotency_key"), ["key", "operation", "company_id"])
             batch.drop_column("user_id")
+
+
+def add_dead_letters_and_parked_rows(op, upgrade: bool) -> None:
+    """A migration step (the second 2026-12-02 revision of every service): the `dead_letters` table of
+    `add_platform_tables` and the outbox's `parked_at`."""
+    import sqlalchemy as sa
+
+    if upgrade:
+        op.create_table(
+            "dead_letters",
+            sa.Column("id", BigId, primary_key=True, autoincrement=True),
+            sa.Column("consumer", sa.String(100), nullable=False),
+            sa.Column("topic", sa.String(200), nullable=False),
+            sa.Column("partition", sa.Integer(), nullable=False),
+            sa.Column("offset", sa.BigInteger(), nullable=False),
+            sa.Column("key", sa.LargeBinary(), nullable=True),
+            sa.Column("value", sa.LargeBinary(), nullable=False),
+            sa.Column("headers", sa.JSON(), nullable=False),
+            sa.Column("event_id", sa.String(36), nullable=True),
+            sa.Column("event_type", sa.String(200), nullable=True),
+            sa.Column("company_id", sa.String(36), nullable=True),
+            sa.Column("reason", sa.Text(), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("redriven_at", sa.DateTime(timezone=True), nullable=True),
+            sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
+            sa.UniqueConstraint("consumer", "topic", "partition", "offset", name="uq_dead_letters_position"),
+        )
+        op.create_index("ix_dead_letters_pending", "dead_letters", ["consumer", "id"],
+                        postgresql_where=text("redriven_at IS NULL"), sqlite_where=text("redriven_at IS NULL"))
+        with op.batch_alter_table("outbox", schema=None) as batch:
+            batch.add_column(sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+    else:
+        with op.batch_alter_table("outbox", schema=None) as batch:
+            batch.drop_column("parked_at")
+        op.drop_index("ix_dead_letters_pending", table_name="dead_letters")
+        op.drop_table("dead_letters")
