@@ -8,12 +8,18 @@ What it does, as CLICK does (click.md):
   it was declined) to `$CLICK_CALLBACK_BASE/complete`. A callback that gets no HTTP 200 JSON
   answer is sent again (same fields) until it does or the attempts run out.
 - The Merchant API under `/v2/merchant/`: `POST invoice/create`, `GET invoice/status/:service_id/
-  :invoice_id`, `GET payment/status/:service_id/:payment_id`, each checking the `Auth` header
-  `merchant_user_id:sha1(timestamp + secret_key):timestamp`.
+  :invoice_id`, `GET payment/status/:service_id/:payment_id`, `DELETE payment/reversal/:service_id/
+  :payment_id`, each checking the `Auth` header `merchant_user_id:sha1(timestamp + secret_key):timestamp`.
+  A reversal follows click.md 4.2's conditions: only a payment that completed successfully, made
+  this month (last month's only on the 1st), with an online card (every card payment here), and
+  UZCARD may refuse it. The docs give no business error codes for it; the simulator answers HTTP 200
+  with `error_code` REVERSAL_NOT_SUCCESSFUL, REVERSAL_TOO_OLD or REVERSAL_REFUSED, 404 for an
+  unknown payment, and 0 again for a payment already reversed (an assumption: a DELETE repeated
+  after a lost answer succeeds). A reversed payment's `payment_status` is -1 ("Reversed").
 - `GET /invoices/:invoice_id` is the "CLICK app" of the phone's owner: pay the invoice by card.
 
 Test cards: any 16-digit number with a future expiry (MMYY) pays; a number ending in 0002 is
-declined (insufficient funds).
+declined (insufficient funds); one ending in 0003 pays, but the card's bank refuses to reverse it.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from flask import Flask, jsonify, render_template_string, request
 log = logging.getLogger("click_simulator")
 
 DECLINED_SUFFIX = "0002"
+NO_REVERSAL_SUFFIX = "0003"
 DECLINED_ERROR = -5017
+REVERSAL_NOT_SUCCESSFUL, REVERSAL_TOO_OLD, REVERSAL_REFUSED = -31, -32, -33
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +100,9 @@ class Payment:
     note: str = "Processing"
     prepare_answer: dict | None = None
     complete_answer: dict | None = None
+    card_number: str = ""
+    created_on: _dt.date = dataclasses.field(default_factory=_dt.date.today)
+    reversed_at: _dt.datetime | None = None
 
 
 @dataclasses.dataclass
@@ -143,7 +154,7 @@ class Clicker:
         """Run one payment attempt: Prepare, debit the card, Complete."""
         with self.lock:
             payment = Payment(payment_id=next(self._paydoc_ids), click_trans_id=next(self._trans_ids),
-                              merchant_trans_id=merchant_trans_id, amount=amount)
+                              merchant_trans_id=merchant_trans_id, amount=amount, card_number=card_number)
             self.payments[payment.payment_id] = payment
         fields = {"click_trans_id": str(payment.click_trans_id), "service_id": self.s.service_id,
                   "click_paydoc_id": str(payment.payment_id), "merchant_trans_id": merchant_trans_id,
@@ -173,6 +184,27 @@ class Clicker:
         else:
             payment.status, payment.note = -1, f"The merchant answered {answer.get('error')}: {answer.get('error_note')}"
         return payment
+
+    def reverse(self, payment: Payment, today: _dt.date | None = None) -> tuple[int, str]:
+        """Reverse (refund) a payment, under click.md 4.2's conditions; (error_code, error_note)."""
+        today = today or _dt.date.today()
+        with self.lock:
+            if payment.reversed_at is not None:
+                return 0, "Payment already reversed"
+            if payment.status != 2:
+                return REVERSAL_NOT_SUCCESSFUL, "Only a successful payment can be reversed"
+            this_month = (payment.created_on.year, payment.created_on.month) == (today.year, today.month)
+            last_month = (today.replace(day=1) - _dt.timedelta(days=1)).replace(day=1)
+            from_last_month = (payment.created_on.year, payment.created_on.month) == (last_month.year,
+                                                                                      last_month.month)
+            if not (this_month or (from_last_month and today.day == 1)):
+                return REVERSAL_TOO_OLD, "Only payments of the current month can be reversed"
+            if payment.card_number.endswith(NO_REVERSAL_SUFFIX):
+                return REVERSAL_REFUSED, "The card's bank refused the reversal"
+            payment.reversed_at = _dt.datetime.now(_dt.timezone.utc)
+            payment.status, payment.note = -1, "Reversed"
+        log.info("payment %s (%s) reversed", payment.payment_id, payment.merchant_trans_id)
+        return 0, "Success"
 
     def create_invoice(self, merchant_trans_id: str, amount: str, phone: str) -> Invoice:
         with self.lock:
@@ -372,6 +404,14 @@ def create_app(settings: Settings) -> Flask:
             return api_error(404, -404, "Not found")
         return jsonify({"error_code": 0, "error_note": "Success", "payment_id": payment.payment_id,
                         "payment_status": payment.status})
+
+    @app.delete("/v2/merchant/payment/reversal/<service_id>/<int:payment_id>")
+    def api_payment_reversal(service_id: str, payment_id: int):
+        payment = clicker.payments.get(payment_id)
+        if service_id != settings.service_id or payment is None:
+            return api_error(404, -404, "Not found")
+        code, note = clicker.reverse(payment)
+        return jsonify({"error_code": code, "error_note": note, "payment_id": payment.payment_id})
 
     @app.get("/healthz")
     def healthz():

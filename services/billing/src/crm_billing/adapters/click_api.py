@@ -1,4 +1,5 @@
-"""CLICK Merchant API client (`invoice/create`, `invoice/status`, `payment/status`) with the Auth header.
+"""CLICK Merchant API client (`invoice/create`, `invoice/status`, `payment/status`, `payment/reversal`) with
+the Auth header.
 
 The base URL is configuration: the real `https://api.click.uz/v2/merchant` in production, the
 local simulator in development and tests.
@@ -64,3 +65,8 @@ class ClickMerchantApi:
     def payment_status(self, payment_id: int) -> dict:
         """GET payment/status/:service_id/:payment_id."""
         return self._call("GET", f"payment/status/{self.service_id}/{payment_id}")
+
+    def reverse_payment(self, payment_id: str) -> dict:
+        """DELETE payment/reversal/:service_id/:payment_id (click.md 4.2: a successful payment of this
+        month, made with an online card); returns error_code, error_note, payment_id."""
+        return self._call("DELETE", f"payment/reversal/{self.service_id}/{payment_id}")

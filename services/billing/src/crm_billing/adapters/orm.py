@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_platform.db import TenantScoped
@@ -61,12 +61,22 @@ class Order(TenantScoped, Base):
     invoice_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
+# The reverser's poll reads only the payments still to reverse (the 2026-12-02 migration makes it).
+REVERSAL_DUE = {"name": "ix_click_transactions_reversal_due", "where": "reversal_next_at IS NOT NULL"}
+
+
 class ClickTransaction(TenantScoped, Base):
-    """One CLICK payment attempt, unique on click_trans_id; its id is merchant_prepare_id/confirm_id."""
+    """One CLICK payment attempt, unique on click_trans_id; its id is merchant_prepare_id/confirm_id.
+
+    A second payment of an order that another attempt paid already is `reversing` while its money is
+    being returned (`DELETE payment/reversal`, due at `reversal_next_at`), then `reversed`, or
+    `reversal_failed` with `reversal_error` once the attempts ran out (a person must return it)."""
 
     __tablename__ = "click_transactions"
     __table_args__ = (UniqueConstraint("click_trans_id", name="uq_click_transactions_click_trans_id"),
-                      Index("ix_click_transactions_order", "order_id"))
+                      Index("ix_click_transactions_order", "order_id"),
+                      Index(REVERSAL_DUE["name"], "reversal_next_at", postgresql_where=text(REVERSAL_DUE["where"]),
+                            sqlite_where=text(REVERSAL_DUE["where"])))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     click_trans_id: Mapped[int] = mapped_column(BigInteger)
     click_paydoc_id: Mapped[str] = mapped_column(String(32), default="")
@@ -78,3 +88,7 @@ class ClickTransaction(TenantScoped, Base):
     error_note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reversal_next_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reversal_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reversal_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reversed_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -27,6 +27,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
 
     def __init__(self, service: BillingService):
         self.svc = service
+        service.reverser.kick()  # reversals a stopped process left half-way are taken up again
 
     def _order_pb(self, order) -> pb.Order:
         return pb.Order(**self.svc.order_view(order))

@@ -4,6 +4,8 @@ Every change of a subscription and its event (through the outbox) happen in one 
 The CLICK callbacks are idempotent on click_trans_id: the order row is locked first (SELECT ...
 FOR UPDATE on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE), a unique constraint
 backs it up, and the subscription is extended in the same transaction as the status change.
+A second payment of an order another attempt paid already is answered with success and reversed
+through the Merchant API (`crm_billing.service_layer.reversals`).
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ from crm_billing.adapters.click_api import ClickApiError, ClickMerchantApi
 from crm_billing.adapters.orm import PLATFORM, ClickTransaction, Order, SeatUser, Subscription
 from crm_billing.domain import model
 from crm_billing.domain.model import Plan
+from crm_billing.service_layer.reversals import Reverser
 
 log = logging.getLogger(__name__)
 
 TOPICS = topics_in(ev)
+# An attempt CLICK confirmed (a repeated Prepare or Complete of it is -4): the order's payment, or a
+# second payment of a paid order (being) given back.
+CONFIRMED = ("completed", "reversing", "reversed", "reversal_failed")
 
 
 class ProviderUnavailable(AppError):
@@ -82,6 +88,7 @@ class BillingService:
         self.trial_seconds = trial_days * model.DAY_SECONDS
         self.click = click
         self.click_api = click_api
+        self.reverser = Reverser(db, click_api)
 
     # ---- subscriptions ------------------------------------------------------------------------
     def _lock_subscription(self, s: Session, company_id: str, at: int, create: bool = True) -> Subscription | None:
@@ -211,26 +218,35 @@ class BillingService:
         return order
 
     def send_invoice(self, principal: Principal, order_id: str, country: str, number: str) -> tuple[Order, str]:
-        """Ask CLICK to send an invoice for a pending order to a phone (validated like F15)."""
+        """Ask CLICK to send an invoice for a pending order to a phone (validated like F15).
+
+        The order's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the unit's
+        BEGIN IMMEDIATE), and held over `invoice/create` (at most its 5 s timeout): two clicks run one
+        after the other, and the second finds the first one's invoice for that phone and returns it
+        instead of making another. Another phone gets an invoice of its own (a mistyped number can be
+        corrected); if both are paid, the second payment is reversed (`_complete`)."""
         self._require_billing(principal)
         errors = FieldCollector()
         phone = model.check_phone(errors, country, number)
         errors.raise_if_any()
-        order = self.get_order(principal, order_id)
-        if order.status != "pending":
-            raise FailedPrecondition("order_not_payable", "The order is not awaiting payment", status=order.status)
-        if self.click_api is None:
-            raise ProviderUnavailable("payment_provider_unavailable", "CLICK is not configured")
-        try:
-            answer = self.click_api.create_invoice(model.format_uzs(order.amount_tiyin), phone, order.id)
-        except ClickApiError as exc:
-            log.warning("invoice/create failed: %s", exc)
-            raise ProviderUnavailable("payment_provider_unavailable", "CLICK did not answer") from exc
-        if answer.get("error_code") != 0 or not answer.get("invoice_id"):
-            raise FailedPrecondition("invoice_rejected", "CLICK refused the invoice",
-                                     note=str(answer.get("error_note", "")))
         with self.units.of(principal) as uow:
-            order = uow.session.execute(select(Order).where(Order.id == order_id)).scalar_one()
+            order = self._lock_order(uow.session, order_id)
+            if order is None:
+                raise NotFound("order_not_found", "Order not found")
+            if order.status != "pending":
+                raise FailedPrecondition("order_not_payable", "The order is not awaiting payment", status=order.status)
+            if order.invoice_id and order.invoice_phone == phone:
+                return order, phone  # a repeated click: the pending invoice again
+            if self.click_api is None:
+                raise ProviderUnavailable("payment_provider_unavailable", "CLICK is not configured")
+            try:
+                answer = self.click_api.create_invoice(model.format_uzs(order.amount_tiyin), phone, order.id)
+            except ClickApiError as exc:
+                log.warning("invoice/create failed: %s", exc)
+                raise ProviderUnavailable("payment_provider_unavailable", "CLICK did not answer") from exc
+            if answer.get("error_code") != 0 or not answer.get("invoice_id"):
+                raise FailedPrecondition("invoice_rejected", "CLICK refused the invoice",
+                                         note=str(answer.get("error_note", "")))
             order.invoice_id = int(answer["invoice_id"])
             order.invoice_phone = phone
         return order, phone
@@ -254,8 +270,10 @@ class BillingService:
                         code, prepare_id = self._prepare(p)
                         answer["merchant_prepare_id"] = prepare_id
                     else:
-                        code, confirm_id = self._complete(p)
+                        code, confirm_id, reverse = self._complete(p)
                         answer["merchant_confirm_id"] = confirm_id
+                        if reverse:  # committed: return the second payment's money now
+                            self.reverser.kick()
                     break
                 except IntegrityError:  # a concurrent duplicate inserted first: look again
                     if attempt == 2:
@@ -303,7 +321,7 @@ class BillingService:
             if txn is not None:
                 if txn.order_id != order.id:
                     return model.BAD_REQUEST, 0
-                if txn.status == "completed":
+                if txn.status in CONFIRMED:
                     return model.ALREADY_PAID, txn.id
                 if txn.status == "cancelled":
                     return model.CANCELLED, txn.id
@@ -324,7 +342,8 @@ class BillingService:
             s.flush()
             return model.OK, txn.id
 
-    def _complete(self, p: dict[str, str]) -> tuple[int, int]:
+    def _complete(self, p: dict[str, str]) -> tuple[int, int, bool]:
+        """The answer, the confirm id, and whether a reversal became due (to start after the commit)."""
         click_trans_id = model.parse_int(p["click_trans_id"])
         prepare_id = model.parse_int(p["merchant_prepare_id"])
         click_error = model.parse_int(p["error"])
@@ -332,35 +351,39 @@ class BillingService:
             s = uow.session
             order = self._lock_order(s, p["merchant_trans_id"])
             if order is None:
-                return model.USER_NOT_FOUND, 0
+                return model.USER_NOT_FOUND, 0, False
             q = select(ClickTransaction).where(ClickTransaction.id == prepare_id)
             if not self.db.is_sqlite:
                 q = q.with_for_update()
             txn = s.execute(q).scalar_one_or_none()
             if txn is None or txn.order_id != order.id or txn.click_trans_id != click_trans_id:
-                return model.TRANSACTION_NOT_FOUND, 0
-            if txn.status == "completed":
-                return model.ALREADY_PAID, txn.id
+                return model.TRANSACTION_NOT_FOUND, 0, False
+            if txn.status in CONFIRMED:
+                return model.ALREADY_PAID, txn.id, False
             if txn.status == "cancelled":
-                return model.CANCELLED, 0
-            if order.status == "paid":  # another attempt paid this order already
-                if click_error < 0:
-                    self._cancel(txn, click_error, p)
-                return model.ALREADY_PAID, 0
+                return model.CANCELLED, 0, False
+            if order.status == "paid" and click_error < 0:  # another attempt paid it; this debit failed
+                self._cancel(txn, click_error, p)
+                return model.ALREADY_PAID, 0, False
             if order.status == "cancelled":
                 self._cancel(txn, click_error, p)
-                return model.CANCELLED, 0
+                return model.CANCELLED, 0, False
             if not model.amount_matches(p["amount"], order.amount_tiyin):
-                return model.BAD_AMOUNT, 0
+                return model.BAD_AMOUNT, 0, False
             if click_error < 0:  # the debit failed: release the order
                 self._cancel(txn, click_error, p)
                 order.status = "cancelled"
-                return model.CANCELLED, 0
+                return model.CANCELLED, 0, False
             now = utcnow()
-            txn.status, txn.completed_at, txn.click_error = "completed", now, click_error
+            txn.completed_at, txn.click_error = now, click_error
+            if order.status == "paid":  # debited a second time: accept (click.md 2.4), give the money back
+                txn.status, txn.reversal_next_at = "reversing", now
+                log.warning("order %s paid twice: click payment %s will be reversed", order.id, txn.click_paydoc_id)
+                return model.OK, txn.id, True
+            txn.status = "completed"
             order.status, order.paid_at = "paid", now
             self._fulfil(s, order, txn)
-            return model.OK, txn.id
+            return model.OK, txn.id, False
 
     @staticmethod
     def _cancel(txn: ClickTransaction, click_error: int, p: dict[str, str]) -> None:

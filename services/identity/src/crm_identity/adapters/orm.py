@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from crm_platform.db import TenantScoped
+from crm_platform.db import TenantScoped, utcnow
 from crm_platform.tables import add_platform_tables, service_metadata
 
 
@@ -17,6 +17,9 @@ class Base(DeclarativeBase):
 
 PLATFORM = add_platform_tables(Base.metadata)
 OUTBOX = PLATFORM["outbox"]
+
+# The mailer's poll reads only the mails still to send (the 2026-12-02 migration makes it).
+MAIL_DUE = {"name": "ix_outgoing_mail_due", "where": "next_attempt_at IS NOT NULL"}
 
 
 class Company(Base):
@@ -96,9 +99,17 @@ class ResetToken(TenantScoped, Base):
 
 
 class OutgoingMail(Base):
-    """An e-mail waiting for the SMTP server; its body is erased once sent."""
+    """An e-mail waiting for the SMTP server; its body is erased once sent or given up.
+
+    Pending while `next_attempt_at` is set (the mailer's due rows: `ix_outgoing_mail_due`); a mailer
+    claims a row by setting `claimed_by`/`claimed_until` (a lease) before it talks to SMTP, so several
+    mailers never send one mail together. Sent: `sent_at`. Given up (refused for good, or `attempts`
+    reached the cap): `failed_at` with `last_error`. Why and how: `crm_identity.adapters.mailer`.
+    """
 
     __tablename__ = "outgoing_mail"
+    __table_args__ = (Index(MAIL_DUE["name"], "next_attempt_at", postgresql_where=text(MAIL_DUE["where"]),
+                            sqlite_where=text(MAIL_DUE["where"])),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
@@ -107,3 +118,8 @@ class OutgoingMail(Base):
     sent_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
+                                                                 default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    claimed_until: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    failed_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -25,11 +25,14 @@ class PasswordUseCases(IdentityBase):
                                language=mail_language(language), created_at=utcnow()))
 
     def process_reset_requests(self, limit: int = 50) -> int:
-        """Turn queued requests into tokens and e-mails (one per matching account)."""
+        """Turn queued requests into tokens and e-mails (one per matching account); mailers running at
+        once take different requests (PostgreSQL: SKIP LOCKED; SQLite writers go one after another)."""
         with self.units.write(None) as uow:
             s = uow.session
-            requests = s.execute(select(ResetRequest).where(ResetRequest.processed_at.is_(None))
-                                 .order_by(ResetRequest.id).limit(limit)).scalars().all()
+            q = select(ResetRequest).where(ResetRequest.processed_at.is_(None)).order_by(ResetRequest.id).limit(limit)
+            if not self.db.is_sqlite:  # several mailers: each request is taken by one (SQLite: BEGIN IMMEDIATE)
+                q = q.with_for_update(skip_locked=True)
+            requests = s.execute(q).scalars().all()
             for req in requests:
                 q = select(User, Company).join(Company, Company.id == User.company_id).where(
                     User.email == req.email, User.active.is_(True))
