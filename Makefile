@@ -22,7 +22,7 @@ help:
 
 # Tools of tests/test_deploy.py, each in its own virtualenv (their pins conflict with requirements.txt):
 # docker-compose 1.29 (PyYAML 5 built with Cython < 3), and kustomize + kubernetes-validate.
-DEPLOY_TOOLS := .tools/compose/.installed .tools/k8s/.installed
+DEPLOY_TOOLS := .tools/compose/.installed .tools/k8s/.installed .tools/openapi/.installed
 
 .tools/compose/.installed: deploy/tools/compose.txt
 	test -x .tools/compose/bin/python || python3 -m venv .tools/compose
@@ -34,6 +34,12 @@ DEPLOY_TOOLS := .tools/compose/.installed .tools/k8s/.installed
 .tools/k8s/.installed: deploy/tools/k8s.txt
 	test -x .tools/k8s/bin/python || python3 -m venv .tools/k8s
 	.tools/k8s/bin/pip install --quiet --ignore-requires-python -r deploy/tools/k8s.txt
+	touch $@
+
+# openapi-python-client for tests/e2e/test_generated_client.py (its own pins, as the deploy tools').
+.tools/openapi/.installed: tests/tools/openapi-client.txt
+	test -x .tools/openapi/bin/python || python3 -m venv .tools/openapi
+	.tools/openapi/bin/pip install --quiet -r tests/tools/openapi-client.txt
 	touch $@
 
 venv: .venv/.installed $(DEPLOY_TOOLS)

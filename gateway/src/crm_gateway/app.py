@@ -11,6 +11,7 @@ from prometheus_client import Counter, Histogram
 
 from crm_gateway import errors
 from crm_gateway.blueprints import automation, billing, identity, ops, pipeline, records, web
+from crm_gateway.api import ID_CONVERTERS
 from crm_gateway.auth import SessionCache
 from crm_gateway.clients import Backends
 from crm_gateway.errors import ApiError
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
                                       backends=Backends(settings.service_addresses()), limiter=RateLimiter(settings.redis_url),
                                       metrics_registry=ops.metrics_registry(),
                                       sessions=SessionCache(settings.session_check_seconds))
+    app.url_map.converters.update(ID_CONVERTERS)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     errors.register(app)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from pydantic.json_schema import models_json_schema
 
 from crm_gateway.api import OPERATIONS
@@ -16,8 +14,8 @@ _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: 
 
 
 def _schemas() -> tuple[dict, dict]:
-    """Every request and response model of every operation, named once (same-named models of
-    different blueprints get distinct component names)."""
+    """Every request and response model of every operation, each named by its class. Two models of one
+    name are refused: a generated client names its classes by the schemas' titles, and drops both."""
     pairs = [(ErrorResponse, "serialization")]
     for op in OPERATIONS:
         if op.body is not None:
@@ -28,15 +26,12 @@ def _schemas() -> tuple[dict, dict]:
     pairs = list(dict.fromkeys(pairs))
     refs, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
     defs = top.get("$defs", {})
-    # pydantic qualifies clashing names with the module path; keep them readable: IdentityGroupOut
-    renames = {n: n.split("__")[-2].title().replace("_", "") + n.split("__")[-1] for n in defs if "__" in n}
-    if renames:
-        text = json.dumps([{f"{m.__module__}.{m.__qualname__}|{mode}": r for (m, mode), r in refs.items()}, defs])
-        for old, new in renames.items():
-            text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
-        by_name, defs = json.loads(text)
-        refs = {key: by_name[f"{key[0].__module__}.{key[0].__qualname__}|{key[1]}"] for key in refs}
-        defs = {renames.get(n, n): v for n, v in defs.items()}
+    clashing = sorted(n for n in defs if "__" in n)  # pydantic qualifies clashing names with the module path
+    if clashing:
+        raise ValueError(f"request or response models share a name: {clashing}; name them after what they hold")
+    titles = [d.get("title") for d in defs.values() if "title" in d]
+    if len(titles) != len(set(titles)):
+        raise ValueError(f"schema titles repeat: {sorted(t for t in titles if titles.count(t) > 1)}")
     return refs, defs
 
 
@@ -47,8 +42,9 @@ def build_document(version: str = "1.0.0") -> dict:
     paths: dict = {}
     for op in OPERATIONS:
         item = paths.setdefault(op.path, {})
-        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in _path_params(op.path)]
+        params = [{"name": name, "in": "path", "required": True, "schema": {
+            "type": "string", **({"pattern": f"^{op.id_pattern}$"} if name == "id" and op.id_pattern else {})}}
+            for name in _path_params(op.path)]
         if op.query is not None:
             qs = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, sub in qs.pop("$defs", {}).items():
@@ -73,7 +69,11 @@ def build_document(version: str = "1.0.0") -> dict:
             content: dict = {"schema": refs[(op.body, "validation")]}
             if op.example:
                 content["example"] = op.example
-            entry["requestBody"] = {"required": True, "content": {media: content}}
+            entry["requestBody"] = {"required": op.body_required, "content": {media: content}}
+            if not op.body_required:
+                entry["requestBody"]["description"] = (
+                    "May be empty: an empty body changes nothing." if op.method == "PATCH" else
+                    "May be empty: a request without the protocol's parameters is answered in the protocol.")
         if op.auth:
             entry["security"] = [{"bearerAuth": []}]
         else:
@@ -86,17 +86,12 @@ def build_document(version: str = "1.0.0") -> dict:
         for code, model in op.extra_responses.items():
             entry["responses"][str(code)] = {"description": _REASONS.get(code, "OK"), "content": {
                 "application/json": {"schema": refs[(model, "serialization")]}}}
-        statuses = set(op.errors) | {503}
-        if op.body is not None or op.query is not None:
-            statuses |= {400, 413, 422}
-        if op.auth:
-            statuses |= {401}
-        if params and any(p["in"] == "path" for p in params):
-            statuses |= {404}
-        statuses |= {429}
-        for code in sorted(statuses):
-            entry["responses"].setdefault(str(code), {"description": _REASONS.get(code, "Error"), "content": {
-                "application/json": {"schema": error_ref}}})
+        for status, codes in op.error_codes().items():
+            listed = ", ".join(f"`{c}`" for c in codes)
+            entry["responses"].setdefault(str(status), {
+                "description": _REASONS.get(status, "Error") + (f". error.code: {listed}" if codes else ""),
+                "x-error-codes": list(codes),
+                "content": {"application/json": {"schema": error_ref}}})
         item[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",

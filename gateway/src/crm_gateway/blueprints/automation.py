@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from crm_gateway.api import Api, Schema
 from crm_gateway.clients import automation as clients
+from crm_gateway.schemas import Cursor
 
 bp = Blueprint("automation", __name__)
 api = Api(bp, "automation")
@@ -106,7 +107,7 @@ class RunList(BaseModel):
 
 class RunQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
-    cursor: str = Field("", max_length=500)
+    cursor: Cursor = ""
 
 
 def process_json(p) -> dict:
@@ -139,13 +140,15 @@ def create_process(body: ProcessIn):
     return jsonify(process_json(clients.create_process(body.model_dump()).process)), 201
 
 
-@api.operation("GET", "/api/v1/processes/{id}", "Get a business process", response=ProcessOut)
+@api.operation("GET", "/api/v1/processes/{id}", "Get a business process", response=ProcessOut,
+               codes={404: ("process_not_found",)})
 def get_process(id: str):  # noqa: A002
     return jsonify(process_json(clients.get_process(id).process))
 
 
 @api.operation("PATCH", "/api/v1/processes/{id}", "Change a business process or switch it off (admin)",
-               body=ProcessPatch, response=ProcessOut, errors=(403,), permission="manage_processes")
+               body=ProcessPatch, response=ProcessOut, errors=(403,), permission="manage_processes",
+               codes={404: ("process_not_found",)})
 def update_process(id: str, body: ProcessPatch):  # noqa: A002
     current = process_json(clients.get_process(id).process)
     merged = {**current, **body.model_dump(exclude_unset=True, exclude_none=True)}
@@ -153,14 +156,16 @@ def update_process(id: str, body: ProcessPatch):  # noqa: A002
 
 
 @api.operation("DELETE", "/api/v1/processes/{id}", "Delete a business process (admin)", status=204,
-               errors=(403,), permission="manage_processes")
+               errors=(403,), permission="manage_processes",
+               codes={404: ("process_not_found",)})
 def delete_process(id: str):  # noqa: A002
     clients.delete_process(id)
     return "", 204
 
 
 @api.operation("GET", "/api/v1/processes/{id}/runs", "What a process did, event by event (newest first)",
-               query=RunQuery, response=RunList)
+               query=RunQuery, response=RunList,
+               codes={404: ("process_not_found",)})
 def list_runs(id: str, query: RunQuery):  # noqa: A002
     resp = clients.list_runs(id, query.limit, query.cursor)
     return jsonify({"items": [run_json(r) for r in resp.runs], "next_cursor": resp.next_cursor or None})

@@ -12,9 +12,10 @@ import grpc
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, Field
 
-from crm_gateway.api import Api, Schema
+from crm_gateway.api import PAYMENT_EXEMPT_PREFIXES, WRITE_METHODS, Api, Schema
 from crm_gateway.clients import billing as clients
 from crm_gateway.errors import ApiError
+from crm_gateway.schemas import PhoneIn
 from crm_platform.errors import Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,8 @@ class OrderOut(BaseModel):
     invoice_id: int | None = None
 
 
-class Phone(Schema):
-    country: str = Field(min_length=2, max_length=2, examples=["UZ"])
-    number: str = Field(min_length=1, max_length=20, examples=["901234567"],
-                        description="Without the country code and without spaces")
-
-
 class InvoiceIn(Schema):
-    phone: Phone
+    phone: PhoneIn
 
 
 class InvoiceOut(BaseModel):
@@ -145,14 +140,16 @@ def create_order(body: OrderIn):
 
 
 @api.operation("GET", "/api/v1/billing/orders/{id}", "One order and its payment status", response=OrderOut,
-               errors=(404,))
+               errors=(404,),
+               codes={404: ("order_not_found",)})
 def get_order(id: str):  # noqa: A002 - path parameter name
     return jsonify(order_json(clients.get_order(id).order))
 
 
 @api.operation("POST", "/api/v1/billing/orders/{id}/invoice", "Have CLICK send an invoice for the order to a phone",
                body=InvoiceIn, response=InvoiceOut, errors=(404, 409, 503),
-               example={"phone": {"country": "UZ", "number": "901234567"}}, permission="manage_billing")
+               example={"phone": {"country": "UZ", "number": "901234567"}}, permission="manage_billing",
+               codes={404: ("order_not_found",), 409: ("order_not_payable", "invoice_rejected"), 503: ("payment_provider_unavailable",)})
 def send_invoice(id: str, body: InvoiceIn):  # noqa: A002
     resp = clients.send_invoice(id, body.phone.country, body.phone.number)
     return jsonify({"order": order_json(resp.order), "phone_number": resp.phone_number})
@@ -184,22 +181,23 @@ CALLBACK_DOC = ("CLICK SHOP-API callback: form-encoded and MD5-signed; the answe
 
 
 @api.operation("POST", "/api/v1/payments/click/prepare", "CLICK Prepare callback (action 0)", body=ClickCallbackIn,
-               response=ClickPrepareOut, auth=False, form=True, errors=(503,), description=CALLBACK_DOC)
+               response=ClickPrepareOut, auth=False, form=True, errors=(503,), description=CALLBACK_DOC,
+               body_required=False)
 def click_prepare(body: ClickCallbackIn):
     return jsonify(_answer_json(clients.click_prepare(_callback_params()).answer, confirm=False))
 
 
 @api.operation("POST", "/api/v1/payments/click/complete", "CLICK Complete callback (action 1)",
                body=ClickCallbackIn, response=ClickCompleteOut, auth=False, form=True, errors=(503,),
-               description=CALLBACK_DOC)
+               description=CALLBACK_DOC, body_required=False)
 def click_complete(body: ClickCallbackIn):
     return jsonify(_answer_json(clients.click_complete(_callback_params()).answer, confirm=True))
 
 
 # ---- 402 once the prepaid period has ended -------------------------------------------------
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Login, sign-up, billing and payments keep working when the subscription has expired.
-EXEMPT_PREFIXES = ("/api/v1/signup", "/api/v1/auth/", "/api/v1/billing", "/api/v1/payments/")
+
+# Login, sign-up, billing and payments keep working when the subscription has expired
+# (PAYMENT_EXEMPT_PREFIXES).
 CACHE_SECONDS = 3.0
 _cache: dict[str, tuple[float, bool, str]] = {}
 _cache_lock = threading.Lock()
@@ -231,7 +229,7 @@ def _access(company_id: str, token: str) -> tuple[bool, str]:
 def require_paid_subscription():
     """before_request hook: a write by a company whose prepaid period ended answers 402."""
     path = request.path
-    if request.method not in WRITE_METHODS or not path.startswith("/api/v1/") or path.startswith(EXEMPT_PREFIXES):
+    if request.method not in WRITE_METHODS or not path.startswith("/api/v1/") or path.startswith(PAYMENT_EXEMPT_PREFIXES):
         return None
     ext = current_app.extensions["crm"]
     if "billing" not in ext.backends.addresses:

@@ -56,7 +56,7 @@ class RoleOut(BaseModel):
     system: bool
 
 
-class GroupOut(BaseModel):
+class UserGroupOut(BaseModel):
     id: str
     name: str
     user_count: int
@@ -75,7 +75,10 @@ class SignUpIn(Schema):
     last_name: str = Name30
     email: Email30
     password: str = Name30
-    time_zone: str = Field("Asia/Tashkent", max_length=64)
+    time_zone: str = Field("Asia/Tashkent", min_length=1, max_length=64,
+                           json_schema_extra={"pattern": r"^ *[A-Za-z0-9_+/-]+ *$"},
+                           description="An IANA time zone of identity's time zone database, e.g. Asia/Tashkent "
+                                       "(422 `invalid_time_zone` for a name it does not hold)")
 
 
 class SignUpOut(BaseModel):
@@ -142,12 +145,12 @@ class UserList(BaseModel):
     next_cursor: str | None = None
 
 
-class GroupIn(Schema):
+class UserGroupIn(Schema):
     name: str = Field(min_length=1, max_length=100)
 
 
-class GroupList(BaseModel):
-    items: list[GroupOut]
+class UserGroupList(BaseModel):
+    items: list[UserGroupOut]
     next_cursor: str | None = None
 
 
@@ -204,7 +207,8 @@ def _client_ip() -> str:
 @api.operation("POST", "/api/v1/signup", "Sign up a company with its first admin", body=SignUpIn,
                response=SignUpOut, status=201, auth=False, errors=(409,),
                example={"company_name": "Acme", "first_name": "Aziz", "last_name": "Karimov",
-                        "email": "aziz@acme.uz", "password": "s3cret-pass"})
+                        "email": "aziz@acme.uz", "password": "s3cret-pass"},
+               codes={409: ("email_taken",)})
 def signup(body: SignUpIn):
     limiter, settings = _limits()
     limiter.hit(f"signup:ip:{_client_ip()}", settings.login_per_ip_per_minute)
@@ -216,7 +220,8 @@ def signup(body: SignUpIn):
 @api.operation("POST", "/api/v1/auth/login", "Log in with e-mail and password", body=LoginIn, response=Tokens,
                auth=False, errors=(401, 409), example={"email": "aziz@acme.uz", "password": "s3cret-pass"},
                description="When the e-mail and password match in several CRMs the answer is 409 "
-                           "`crm_id_required` with `details.choices` (crm_id, company_name).")
+                           "`crm_id_required` with `details.choices` (crm_id, company_name).",
+               codes={401: ("invalid_credentials",), 409: ("crm_id_required",)})
 def login(body: LoginIn):
     limiter, settings = _limits()
     limiter.hit(f"login:ip:{_client_ip()}", settings.login_per_ip_per_minute)
@@ -225,7 +230,8 @@ def login(body: LoginIn):
 
 
 @api.operation("POST", "/api/v1/auth/refresh", "Rotate a refresh token", body=RefreshIn, response=Tokens,
-               auth=False, errors=(401,))
+               auth=False, errors=(401,),
+               codes={401: ("refresh_invalid",)})
 def refresh(body: RefreshIn):
     limiter, settings = _limits()
     limiter.hit(f"refresh:ip:{_client_ip()}", settings.login_per_ip_per_minute * 4)
@@ -251,7 +257,8 @@ def forgot(body: ForgotIn):
 
 
 @api.operation("POST", "/api/v1/auth/password/reset", "Set a new password with a reset token", body=ResetIn,
-               status=204, auth=False, errors=(422,))
+               status=204, auth=False, errors=(422,),
+               codes={422: ("reset_token_invalid",)})
 def reset(body: ResetIn):
     limiter, settings = _limits()
     limiter.hit(f"reset:ip:{_client_ip()}", settings.reset_per_ip_per_minute)
@@ -274,52 +281,58 @@ def list_users(query: UserQuery):
 
 
 @api.operation("POST", "/api/v1/users", "Create a user (admin)", body=UserIn, response=UserOut, status=201,
-               errors=(403, 409), permission="manage_users")
+               errors=(403, 409), permission="manage_users",
+               codes={409: ("email_taken",)})
 def create_user(body: UserIn):
     return jsonify(user_json(clients.create_user(**body.model_dump()).user)), 201
 
 
-@api.operation("GET", "/api/v1/users/{id}", "Get a user", response=UserOut)
+@api.operation("GET", "/api/v1/users/{id}", "Get a user", response=UserOut,
+               codes={404: ("user_not_found",)})
 def get_user(id: str):  # noqa: A002 - the path parameter's name
     return jsonify(user_json(clients.get_user(id).user))
 
 
 @api.operation("PATCH", "/api/v1/users/{id}", "Edit a user (admin; anyone for their own names and password)",
-               body=UserPatch, response=UserOut, errors=(403, 409))
+               body=UserPatch, response=UserOut, errors=(403, 409),
+               codes={404: ("user_not_found",), 409: ("email_taken", "last_admin")})
 def update_user(id: str, body: UserPatch):  # noqa: A002
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     return jsonify(user_json(clients.update_user(id, **changes).user))
 
 
 @api.operation("DELETE", "/api/v1/users/{id}", "Deactivate a user (admin)", response=UserOut,
-               errors=(403, 409), permission="manage_users")
+               errors=(403, 409), permission="manage_users",
+               codes={404: ("user_not_found",), 409: ("last_admin",)})
 def deactivate_user(id: str):  # noqa: A002
     return jsonify(user_json(clients.deactivate_user(id).user))
 
 
-@api.operation("GET", "/api/v1/groups", "List groups", response=GroupList)
+@api.operation("GET", "/api/v1/groups", "List groups", response=UserGroupList)
 def list_groups():
     groups = clients.list_groups().groups
     return jsonify({"items": [{"id": x.id, "name": x.name, "user_count": x.user_count} for x in groups],
                     "next_cursor": None})
 
 
-@api.operation("POST", "/api/v1/groups", "Create a group (admin)", body=GroupIn, response=GroupOut, status=201,
+@api.operation("POST", "/api/v1/groups", "Create a group (admin)", body=UserGroupIn, response=UserGroupOut, status=201,
                errors=(403,), permission="manage_users")
-def create_group(body: GroupIn):
+def create_group(body: UserGroupIn):
     x = clients.create_group(body.name).group
     return jsonify({"id": x.id, "name": x.name, "user_count": 0}), 201
 
 
-@api.operation("PATCH", "/api/v1/groups/{id}", "Rename a group (admin)", body=GroupIn, response=GroupOut,
-               errors=(403,), permission="manage_users")
-def update_group(id: str, body: GroupIn):  # noqa: A002
+@api.operation("PATCH", "/api/v1/groups/{id}", "Rename a group (admin)", body=UserGroupIn, response=UserGroupOut,
+               errors=(403,), permission="manage_users",
+               codes={404: ("group_not_found",)})
+def update_group(id: str, body: UserGroupIn):  # noqa: A002
     x = clients.update_group(id, body.name).group
     return jsonify({"id": x.id, "name": x.name, "user_count": x.user_count})
 
 
 @api.operation("DELETE", "/api/v1/groups/{id}", "Delete an empty group (admin)", status=204,
-               errors=(403, 409), permission="manage_users")
+               errors=(403, 409), permission="manage_users",
+               codes={404: ("group_not_found",), 409: ("group_not_empty",)})
 def delete_group(id: str):  # noqa: A002
     clients.delete_group(id)
     return "", 204
@@ -337,14 +350,16 @@ def create_role(body: RoleIn):
 
 
 @api.operation("PATCH", "/api/v1/roles/{id}", "Rename a role or change its permissions (admin)", body=RolePatch,
-               response=RoleOut, errors=(403, 409), permission="manage_roles")
+               response=RoleOut, errors=(403, 409), permission="manage_roles",
+               codes={404: ("role_not_found",), 409: ("role_protected",)})
 def update_role(id: str, body: RolePatch):  # noqa: A002
     perms = body.permissions.model_dump() if body.permissions is not None else None
     return jsonify(role_json(clients.update_role(id, body.name, perms).role))
 
 
 @api.operation("DELETE", "/api/v1/roles/{id}", "Delete a role no user has (admin)", status=204,
-               errors=(403, 409), permission="manage_roles")
+               errors=(403, 409), permission="manage_roles",
+               codes={404: ("role_not_found",), 409: ("role_protected", "role_in_use")})
 def delete_role(id: str):  # noqa: A002
     clients.delete_role(id)
     return "", 204

@@ -43,7 +43,7 @@ class StageOut(BaseModel):
     position: int = Field(description="Zero-based position within the group")
 
 
-class GroupOut(BaseModel):
+class StageGroupOut(BaseModel):
     key: GroupKey = Field(description="One of the four fixed groups; they cannot be renamed or deleted")
     stages: list[StageOut]
 
@@ -54,7 +54,7 @@ class FunnelOut(BaseModel):
     entity: Entity
     version: int = Field(description="Send it back with PUT; a stale one answers 409 stale_version")
     updated_at: str
-    groups: list[GroupOut]
+    groups: list[StageGroupOut]
 
 
 class FunnelList(BaseModel):
@@ -72,7 +72,7 @@ class StageIn(Schema):
     color: Color
 
 
-class GroupIn(Schema):
+class StageGroupIn(Schema):
     key: GroupKey
     stages: list[StageIn] = Field(max_length=50)
 
@@ -85,7 +85,7 @@ class RemovalIn(Schema):
 class FunnelPut(Schema):
     version: int = Field(ge=1, le=2**53 - 1)
     name: str | None = Field(None, min_length=1, max_length=100)
-    groups: list[GroupIn] = Field(min_length=1, max_length=8, description="All four groups, each once")
+    groups: list[StageGroupIn] = Field(min_length=1, max_length=8, description="All four groups, each once")
     removed: list[RemovalIn] = Field(default_factory=list, max_length=200,
                                      description="Every stage left out of `groups`, with where its records go")
 
@@ -131,7 +131,9 @@ class FieldQuery(Schema):
 
 class FieldIn(Schema):
     entity: Entity
-    key: str = Field(min_length=1, max_length=50, description="Lowercase letters, digits, _; starts with a letter")
+    key: str = Field(min_length=1, max_length=50, json_schema_extra={"pattern": r"^\s*[a-z][a-z0-9_]*\s*$"},
+                     description="Lowercase letters, digits, _; starts with a letter (surrounding spaces are "
+                                 "dropped); not a built-in field's key (422 `key_reserved`)")
     name: str = Field(min_length=1, max_length=100)
     type: FieldType
     options: list[str] = Field(default_factory=list, max_length=200, description="select and multiselect only")
@@ -169,7 +171,8 @@ def list_funnels(query: FunnelQuery):
 
 
 @api.operation("GET", "/api/v1/funnels/{id}", "One funnel: the four groups, each with its ordered stages",
-               response=FunnelOut, errors=(404,))
+               response=FunnelOut, errors=(404,),
+               codes={404: ("funnel_not_found",)})
 def get_funnel(id: str):  # noqa: A002 - the path parameter's name
     return jsonify(funnel_json(clients.get_funnel(id).funnel))
 
@@ -180,14 +183,16 @@ def get_funnel(id: str):  # noqa: A002 - the path parameter's name
                            "of `stages` is their new order (also across groups), and every stage left out must be "
                            "listed in `removed` with `move_to_stage_id`, a remaining stage of this funnel where its "
                            "records go. Every group keeps at least one stage. A `version` other than the current "
-                           "one answers 409 `stale_version` (reload and edit again).")
+                           "one answers 409 `stale_version` (reload and edit again).",
+               codes={404: ("funnel_not_found",), 409: ("stale_version",)})
 def update_funnel(id: str, body: FunnelPut):  # noqa: A002
     data = body.model_dump()
     return jsonify(funnel_json(clients.update_funnel(id, body.version, data["groups"], data["removed"],
                                                      body.name).funnel))
 
 
-@api.operation("GET", "/api/v1/stages/{id}/rules", "The field rules of a stage", response=Rules, errors=(404,))
+@api.operation("GET", "/api/v1/stages/{id}/rules", "The field rules of a stage", response=Rules, errors=(404,),
+               codes={404: ("stage_not_found",)})
 def get_rules(id: str):  # noqa: A002
     return jsonify(rules_json(clients.get_stage_rules(id).rules))
 
@@ -196,7 +201,8 @@ def get_rules(id: str):  # noqa: A002
                response=Rules, permission="manage_funnels", errors=(404,),
                description="`required` and `one_time` take built-in keys (deal: title, amount, client_id, "
                            "responsible_id; client: name, phone, email, responsible_id) or custom field keys of "
-                           "the funnel's entity; `autodate` and `autonumber` take custom fields of that type.")
+                           "the funnel's entity; `autodate` and `autonumber` take custom fields of that type.",
+               codes={404: ("stage_not_found",)})
 def update_rules(id: str, body: RulesIn):  # noqa: A002
     return jsonify(rules_json(clients.update_stage_rules(id, body.model_dump()).rules))
 
@@ -214,20 +220,23 @@ def list_fields(query: FieldQuery):
 
 
 @api.operation("POST", "/api/v1/fields", "Define a custom field of deals or clients (admin)", body=FieldIn,
-               response=FieldOut, status=201, permission="manage_funnels", errors=(409,))
+               response=FieldOut, status=201, permission="manage_funnels", errors=(409,),
+               codes={409: ("field_key_taken", "too_many_fields")})
 def create_field(body: FieldIn):
     return jsonify(field_json(clients.create_field(**body.model_dump()).field)), 201
 
 
 @api.operation("PATCH", "/api/v1/fields/{id}", "Rename a field or change its options (admin)", body=FieldPatch,
                response=FieldOut, permission="manage_funnels", errors=(404,),
-               description="The key and the type never change: records keep their values by key.")
+               description="The key and the type never change: records keep their values by key.",
+               codes={404: ("field_not_found",)})
 def update_field(id: str, body: FieldPatch):  # noqa: A002
     return jsonify(field_json(clients.update_field(id, body.name, body.options).field))
 
 
 @api.operation("DELETE", "/api/v1/fields/{id}", "Delete a field; it leaves every stage rule (admin)", status=204,
-               permission="manage_funnels", errors=(404,))
+               permission="manage_funnels", errors=(404,),
+               codes={404: ("field_not_found",)})
 def delete_field(id: str):  # noqa: A002
     clients.delete_field(id)
     return "", 204

@@ -9,13 +9,13 @@ from flask import Blueprint, jsonify
 
 from crm_gateway.api import Api
 from crm_gateway.blueprints.records_schemas import (
-    CountryList, ClientIn, ClientPatch, ClientOut, ClientList, ListQuery, DealQuery, DealIn, DealPatch,
+    CountryList, ClientIn, ClientPatch, ClientOut, ClientList, ClientQuery, DealQuery, DealIn, DealPatch,
     DealOut, DealList, BulkIn, BulkOut, HistoryList, HistoryQuery, TaskIn, TaskPatch, TaskOut, TaskList,
     TaskQuery, TaskTypeOut, TaskTypeList, TaskTypeIn, DealCard, BoardQuery, Board)
 from crm_gateway.clients import records as clients
 
 bp = Blueprint("records", __name__)
-api = Api(bp, "records")
+api = Api(bp, "records", ids="record_id")
 
 # ---- proto -> JSON -------------------------------------------------------------------------------
 def _or_none(value: str) -> str | None:
@@ -74,9 +74,10 @@ def countries():
 
 
 # ---- clients -------------------------------------------------------------------------------------
-@api.operation("GET", "/api/v1/clients", "List clients (filters, q, sort, cursor)", query=ListQuery,
-               response=ClientList, errors=(422,))
-def list_clients(query: ListQuery):
+@api.operation("GET", "/api/v1/clients", "List clients (filters, q, sort, cursor)", query=ClientQuery,
+               response=ClientList, errors=(422,),
+               codes={403: ("forbidden",)})
+def list_clients(query: ClientQuery):
     resp = clients.list_clients(**query.model_dump())
     return jsonify(_page([client_json(c) for c in resp.clients], resp.next_cursor))
 
@@ -91,13 +92,15 @@ def create_client(body: ClientIn):
 
 
 @api.operation("GET", "/api/v1/clients/{id}", "Get a client (deleted ones too, marked deleted)",
-               response=ClientOut, errors=(404,))
+               response=ClientOut, errors=(404,),
+               codes={404: ("client_not_found",)})
 def get_client(id: str):  # noqa: A002 - the path parameter's name
     return jsonify(client_json(clients.get_client(id).client))
 
 
 @api.operation("PATCH", "/api/v1/clients/{id}", "Edit a client; a new responsible also takes its deals and tasks",
-               body=ClientPatch, response=ClientOut, errors=(403, 404, 409, 422))
+               body=ClientPatch, response=ClientOut, errors=(403, 404, 409, 422),
+               codes={403: ("forbidden",), 404: ("client_not_found",), 409: ("record_deleted",)})
 def update_client(id: str, body: ClientPatch):  # noqa: A002
     changes: dict[str, Any] = {}
     for key in ("name", "email", "responsible_id", "stage_id"):
@@ -111,26 +114,30 @@ def update_client(id: str, body: ClientPatch):  # noqa: A002
 
 
 @api.operation("DELETE", "/api/v1/clients/{id}", "Delete a client (kept; restorable by an admin)",
-               response=ClientOut, errors=(404,))
+               response=ClientOut, errors=(404,),
+               codes={404: ("client_not_found",)})
 def delete_client(id: str):  # noqa: A002
     return jsonify(client_json(clients.delete_client(id).client))
 
 
 @api.operation("POST", "/api/v1/clients/{id}/restore", "Restore a deleted client (admin)", response=ClientOut,
-               permission="restore_records", errors=(404,))
+               permission="restore_records", errors=(404,),
+               codes={404: ("client_not_found",)})
 def restore_client(id: str):  # noqa: A002
     return jsonify(client_json(clients.restore_client(id).client))
 
 
 @api.operation("POST", "/api/v1/clients/responsible", "Bulk: new responsible for clients (cascade: their deals "
-               "and open tasks too)", body=BulkIn, response=BulkOut, errors=(404, 409, 422))
+               "and open tasks too)", body=BulkIn, response=BulkOut, errors=(404, 409, 422),
+               codes={404: ("client_not_found",), 409: ("record_deleted",)})
 def clients_responsible(body: BulkIn):
     resp = clients.set_clients_responsible(body.ids, body.responsible_id, body.cascade)
     return jsonify({"clients": resp.clients, "deals": resp.deals, "tasks": resp.tasks})
 
 
 @api.operation("GET", "/api/v1/clients/{id}/history", "A client's timeline of changes, newest first",
-               query=HistoryQuery, response=HistoryList, errors=(404,))
+               query=HistoryQuery, response=HistoryList, errors=(404,),
+               codes={404: ("client_not_found",)})
 def client_history(id: str, query: HistoryQuery):  # noqa: A002
     resp = clients.client_history(id, query.limit, query.cursor)
     return jsonify(_page([history_json(h) for h in resp.entries], resp.next_cursor))
@@ -138,7 +145,8 @@ def client_history(id: str, query: HistoryQuery):  # noqa: A002
 
 # ---- deals ---------------------------------------------------------------------------------------
 @api.operation("GET", "/api/v1/deals", "List deals (filters, q, sort, cursor)", query=DealQuery,
-               response=DealList, errors=(422,))
+               response=DealList, errors=(422,),
+               codes={403: ("forbidden",)})
 def list_deals(query: DealQuery):
     resp = clients.list_deals(**query.model_dump())
     return jsonify(_page([deal_json(d) for d in resp.deals], resp.next_cursor))
@@ -154,7 +162,8 @@ def create_deal(body: DealIn):
 
 
 @api.operation("GET", "/api/v1/deals/{id}", "The deal card: deal, client, stage, responsible's name, open tasks, "
-               "last history", response=DealCard, errors=(404,))
+               "last history", response=DealCard, errors=(404,),
+               codes={404: ("deal_not_found",)})
 def get_deal(id: str):  # noqa: A002
     # One call: records answers with the stage and the responsible's name from its caches (kept fresh by
     # pipeline's and identity's events); a part it could not learn is left out and named in `unavailable`.
@@ -178,7 +187,8 @@ def get_deal(id: str):  # noqa: A002
 
 
 @api.operation("PATCH", "/api/v1/deals/{id}", "Edit a deal: values, stage (its funnel follows), responsible",
-               body=DealPatch, response=DealOut, errors=(404, 409, 422))
+               body=DealPatch, response=DealOut, errors=(404, 409, 422),
+               codes={404: ("deal_not_found",), 409: ("record_deleted",)})
 def update_deal(id: str, body: DealPatch):  # noqa: A002
     changes: dict[str, Any] = {}
     for key in ("title", "client_id", "stage_id", "responsible_id"):
@@ -192,33 +202,38 @@ def update_deal(id: str, body: DealPatch):  # noqa: A002
 
 
 @api.operation("DELETE", "/api/v1/deals/{id}", "Delete a deal (kept; restorable by an admin)", response=DealOut,
-               errors=(404,))
+               errors=(404,),
+               codes={404: ("deal_not_found",)})
 def delete_deal(id: str):  # noqa: A002
     return jsonify(deal_json(clients.delete_deal(id).deal))
 
 
 @api.operation("POST", "/api/v1/deals/{id}/restore", "Restore a deleted deal (admin)", response=DealOut,
-               permission="restore_records", errors=(404,))
+               permission="restore_records", errors=(404,),
+               codes={404: ("deal_not_found",)})
 def restore_deal(id: str):  # noqa: A002
     return jsonify(deal_json(clients.restore_deal(id).deal))
 
 
 @api.operation("POST", "/api/v1/deals/responsible", "Bulk: new responsible for deals (cascade: their clients too)",
-               body=BulkIn, response=BulkOut, errors=(404, 409, 422))
+               body=BulkIn, response=BulkOut, errors=(404, 409, 422),
+               codes={404: ("deal_not_found",), 409: ("record_deleted",)})
 def deals_responsible(body: BulkIn):
     resp = clients.set_deals_responsible(body.ids, body.responsible_id, body.cascade)
     return jsonify({"deals": resp.deals, "clients": resp.clients, "tasks": 0})
 
 
 @api.operation("GET", "/api/v1/deals/{id}/history", "A deal's timeline of changes, newest first",
-               query=HistoryQuery, response=HistoryList, errors=(404,))
+               query=HistoryQuery, response=HistoryList, errors=(404,),
+               codes={404: ("deal_not_found",)})
 def deal_history(id: str, query: HistoryQuery):  # noqa: A002
     resp = clients.deal_history(id, query.limit, query.cursor)
     return jsonify(_page([history_json(h) for h in resp.entries], resp.next_cursor))
 
 
 @api.operation("GET", "/api/v1/board", "Kanban: each stage of the funnel with its count, sum and first deals",
-               query=BoardQuery, response=Board, errors=(404, 422))
+               query=BoardQuery, response=Board, errors=(404, 422),
+               codes={404: ("funnel_not_found",)})
 def board(query: BoardQuery):
     # One call: records takes the funnel's stages from its cache of pipeline (dropped on FunnelChanged).
     resp = clients.board(query.funnel_id, query.per_stage)
@@ -245,7 +260,8 @@ def create_task(body: TaskIn):
 
 
 @api.operation("PATCH", "/api/v1/tasks/{id}", "Edit a task or mark it done", body=TaskPatch, response=TaskOut,
-               errors=(404, 422))
+               errors=(404, 422),
+               codes={404: ("task_not_found",)})
 def update_task(id: str, body: TaskPatch):  # noqa: A002
     return jsonify(task_json(clients.update_task(id, body.model_dump(exclude_none=True)).task))
 
@@ -258,7 +274,8 @@ def task_types():
 
 
 @api.operation("POST", "/api/v1/task-types", "Add a task type to the company's list (admin)", body=TaskTypeIn,
-               response=TaskTypeOut, status=201, permission="admin", errors=(409,))
+               response=TaskTypeOut, status=201, permission="admin", errors=(409,),
+               codes={409: ("task_type_exists",)})
 def create_task_type(body: TaskTypeIn):
     t = clients.create_task_type(body.name).type
     return jsonify({"key": t.key, "name": t.name, "builtin": t.builtin}), 201

@@ -2,14 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from crm_gateway.api import Schema
+from crm_gateway.schemas import EMAIL_OR_EMPTY, Cursor, DateTime, PhoneIn
 
 Id = Field("", max_length=64)
-Amount = StrictStr | StrictInt | StrictFloat
+# UZS, at most 10^15 (records' MAX_AMOUNT_TIYIN) with at most two decimals: a string of digits (spaces
+# may group them, a comma may stand for the point), or a number. A binary float's decimals are not
+# expressible in JSON Schema (`multipleOf: 0.01` misjudges 97416821.96), so a number with more than two
+# decimals is refused by records with `too_many_decimals`, as the description says.
+_AMOUNT_MAX = 10 ** 15
+_AMOUNT_PATTERN = r"^( *([0-9] *){1,16}([.,][0-9]{1,2})? *)?$"
+
+
+def _check_amount(value: Any) -> Any:
+    """One error for the field, whichever form was sent (a union would name each form's failure), with
+    records' codes: a text the pattern refuses is too small (negative), has too many decimals, is too
+    large (more than 16 digits) or is no amount at all."""
+    if isinstance(value, str):
+        if len(value) <= 40 and re.fullmatch(_AMOUNT_PATTERN, value):
+            return value
+        number = value.strip().replace(" ", "").replace(",", ".")
+        if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", number):
+            raise PydanticCustomError("invalid_amount", "Enter an amount in UZS.")
+        if number.startswith("-") and number.strip("-0.") != "":
+            raise PydanticCustomError("too_small", "Too small.", {"ge": 0})
+        if "." in number and len(number.split(".")[1]) > 2:
+            raise PydanticCustomError("too_many_decimals", "At most two decimals.", {"max": 2})
+        raise PydanticCustomError("too_large", "Too large.", {"le": _AMOUNT_MAX})
+    elif isinstance(value, bool):
+        raise PydanticCustomError("invalid_type", "Enter an amount in UZS.")
+    elif isinstance(value, (int, float)):
+        if value < 0:
+            raise PydanticCustomError("too_small", "Too small.", {"ge": 0})
+        if value > _AMOUNT_MAX:
+            raise PydanticCustomError("too_large", "Too large.", {"le": _AMOUNT_MAX})
+    else:
+        raise PydanticCustomError("invalid_amount", "Enter an amount in UZS.")
+    return value
+
+
+Amount = Annotated[Any, AfterValidator(_check_amount), WithJsonSchema({"anyOf": [
+    {"type": "string", "maxLength": 40, "pattern": _AMOUNT_PATTERN},
+    {"type": "integer", "minimum": 0, "maximum": _AMOUNT_MAX},
+    {"type": "number", "minimum": 0, "maximum": _AMOUNT_MAX}]})]
 
 
 class CountryOut(BaseModel):
@@ -24,11 +65,6 @@ class CountryList(BaseModel):
     next_cursor: str | None = None
 
 
-class PhoneIn(Schema):
-    country: str = Field(min_length=1, max_length=3, examples=["UZ"])
-    number: str = Field(max_length=20, description="Digits only, without the country code", examples=["901234567"])
-
-
 class PhoneOut(BaseModel):
     country: str
     number: str
@@ -38,7 +74,7 @@ class PhoneOut(BaseModel):
 class ClientIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     phone: PhoneIn | None = None
-    email: str = Field("", max_length=320)
+    email: str = Field("", max_length=320, json_schema_extra={"pattern": EMAIL_OR_EMPTY}, description="Empty for none")
     responsible_id: str = Id
     stage_id: str = Id
     fields: dict[str, Any] = Field(default_factory=dict, description="Custom field key -> value")
@@ -47,7 +83,7 @@ class ClientIn(Schema):
 class ClientPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=200)
     phone: PhoneIn | None = Field(None, description="null clears the phone (needs edit_phone)")
-    email: str | None = Field(None, max_length=320)
+    email: str | None = Field(None, max_length=320, json_schema_extra={"pattern": EMAIL_OR_EMPTY}, description="Empty clears it")
     responsible_id: str | None = Field(None, min_length=1, max_length=64)
     stage_id: str | None = Field(None, min_length=1, max_length=64)
     fields: dict[str, Any] | None = None
@@ -81,18 +117,29 @@ class ListQuery(Schema):
     responsible_id: str = Id
     q: str = Field("", max_length=200)
     deleted: bool = Field(False, description="true lists only deleted records")
-    sort: str = Field("", max_length=20, description="created_at, -created_at (default), updated_at, ... ")
     limit: int = Field(50, ge=1, le=200)
-    cursor: str = Field("", max_length=500)
+    cursor: Cursor = ""
+
+
+def _sorts(*columns: str):
+    return Literal[("",) + tuple(c for name in columns for c in (name, "-" + name))]
+
+
+class ClientQuery(ListQuery):
+    sort: _sorts("created_at", "updated_at", "name") = Field(
+        "", description="A column, descending with a leading `-`; empty is -created_at")
 
 
 class DealQuery(ListQuery):
     client_id: str = Id
+    sort: _sorts("created_at", "updated_at", "amount", "title") = Field(
+        "", description="A column, descending with a leading `-`; empty is -created_at")
 
 
 class DealIn(Schema):
     title: str = Field(min_length=1, max_length=200)
-    amount: Amount | None = Field(None, description="UZS as a decimal string or number; kept as tiyin")
+    amount: Amount | None = Field(None, description="UZS as a decimal string or number with at most two "
+                                                    "decimals (422 `too_many_decimals`); kept as tiyin")
     client_id: str = Id
     stage_id: str = Id
     responsible_id: str = Id
@@ -101,7 +148,7 @@ class DealIn(Schema):
 
 class DealPatch(Schema):
     title: str | None = Field(None, min_length=1, max_length=200)
-    amount: Amount | None = None
+    amount: Amount | None = Field(None, description="As in DealIn; null or \"\" is no amount")
     client_id: str | None = Field(None, max_length=64, description="empty unlinks the client")
     stage_id: str | None = Field(None, min_length=1, max_length=64)
     responsible_id: str | None = Field(None, min_length=1, max_length=64)
@@ -132,7 +179,7 @@ class DealList(BaseModel):
 
 
 class BulkIn(Schema):
-    ids: list[str] = Field(min_length=1, max_length=10000)
+    ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=10000)
     responsible_id: str = Field(min_length=1, max_length=64)
     cascade: bool = Field(False, description="also the linked clients (for deals) / deals and open tasks "
                                              "(for clients)")
@@ -160,13 +207,13 @@ class HistoryList(BaseModel):
 
 class HistoryQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
-    cursor: str = Field("", max_length=500)
+    cursor: Cursor = ""
 
 
 class TaskIn(Schema):
     type: str = Field(min_length=1, max_length=60)
     comment: str = Field("", max_length=5000)
-    due_at: str = Field(min_length=1, max_length=64, description="RFC 3339 with a zone")
+    due_at: DateTime
     responsible_id: str = Id
     deal_id: str = Id
     client_id: str = Id
@@ -175,7 +222,7 @@ class TaskIn(Schema):
 class TaskPatch(Schema):
     type: str | None = Field(None, min_length=1, max_length=60)
     comment: str | None = Field(None, max_length=5000)
-    due_at: str | None = Field(None, min_length=1, max_length=64)
+    due_at: DateTime | None = None
     responsible_id: str | None = Field(None, min_length=1, max_length=64)
     done: bool | None = None
 
@@ -206,7 +253,7 @@ class TaskQuery(Schema):
     responsible_id: str = Id
     done: bool | None = None
     limit: int = Field(50, ge=1, le=200)
-    cursor: str = Field("", max_length=500)
+    cursor: Cursor = ""
 
 
 class TaskTypeOut(BaseModel):

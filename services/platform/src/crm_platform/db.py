@@ -11,6 +11,7 @@ import contextlib
 import datetime as _dt
 import logging
 import pathlib
+import re
 import threading
 from concurrent.futures import Future
 from typing import Callable, Iterator, TypeVar
@@ -168,10 +169,21 @@ def rfc3339(value: _dt.datetime | int | None) -> str:
     return value.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+# RFC 3339 date-time with seconds and a zone, as every API reads it (years 1000-9999, at most microseconds,
+# no leap second, nothing around it): the gateway's OpenAPI document shows this pattern (and the
+# `date-time` format, which allows no spaces either).
+RFC3339_PATTERN = (r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
+                   r":[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
+_RFC3339 = re.compile(RFC3339_PATTERN)
+
+
 def parse_rfc3339(text: str) -> _dt.datetime | None:
-    """The UTC time an RFC 3339 text names (with an offset or Z; None when it is not one)."""
+    """The UTC time an RFC 3339 text names (with an offset or Z; None when it is not one, or not a day of
+    the calendar)."""
+    if not _RFC3339.fullmatch(text or ""):
+        return None
     try:
-        value = _dt.datetime.fromisoformat((text or "").strip().replace("Z", "+00:00"))
+        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
     if value.tzinfo is None:

@@ -26,8 +26,9 @@ def test_rfc3339_is_utc_with_a_z_from_aware_naive_or_unix_seconds():
     assert rfc3339(int(aware.timestamp())) == "2026-12-02T10:30:00Z"
     assert rfc3339(None) == ""
     assert parse_rfc3339("2026-12-02T15:30:00+05:00") == aware
-    assert parse_rfc3339(" 2026-12-02T10:30:00Z ") == aware
-    for bad in ("2026-12-02T10:30:00", "yesterday", "", "2026-13-02T10:30:00Z"):
+    assert parse_rfc3339("2026-12-02T10:30:00.000000Z") == aware
+    for bad in ("2026-12-02T10:30:00", "yesterday", "", "2026-13-02T10:30:00Z", " 2026-12-02T10:30:00Z ",
+                "2026-02-30T10:30:00Z", "2026-12-02 10:30:00Z", "2026-12-02T10:30:00Z\n", "2026-12-02T23:59:60Z"):
         assert parse_rfc3339(bad) is None
 
 
