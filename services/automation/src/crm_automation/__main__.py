@@ -1,4 +1,5 @@
-"""Automation processes: `python -m crm_automation [api|consumer|relay|all|migrate]`.
+"""Automation processes: `python -m crm_automation [api|consumer|relay|all|migrate]`;
+`python -m crm_automation dlq list|redrive` for its dead letters (`crm_platform.dlq`).
 
 The consumer runs the business processes; several replicas share the record topics' partitions
 in one consumer group (`honcho start -c automation=2`).

@@ -1,4 +1,5 @@
-"""Billing processes: `python -m crm_billing [api|consumer|relay|all|migrate]`."""
+"""Billing processes: `python -m crm_billing [api|consumer|relay|all|migrate]`;
+`python -m crm_billing dlq list|redrive` for its dead letters (`crm_platform.dlq`)."""
 
 import pathlib
 

@@ -1,4 +1,5 @@
-"""Identity processes: `python -m crm_identity [api|relay|mailer|all|migrate]`."""
+"""Identity processes: `python -m crm_identity [api|relay|mailer|all|migrate]`;
+`python -m crm_identity dlq list|redrive` for its dead letters (`crm_platform.dlq`)."""
 
 import pathlib
 

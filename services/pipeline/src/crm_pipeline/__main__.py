@@ -1,4 +1,5 @@
-"""Pipeline processes: `python -m crm_pipeline [api|relay|consumer|all|migrate]`."""
+"""Pipeline processes: `python -m crm_pipeline [api|relay|consumer|all|migrate]`;
+`python -m crm_pipeline dlq list|redrive` for its dead letters (`crm_platform.dlq`)."""
 
 import pathlib
 

@@ -41,9 +41,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
-def setup_logging(service: str, level: str = "INFO") -> None:
-    """Send every log record to stdout as JSON."""
-    handler = logging.StreamHandler(sys.stdout)
+def setup_logging(service: str, level: str = "INFO", stream=None) -> None:
+    """Send every log record to stdout (or `stream`: a command's stderr) as JSON."""
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,8 +2,10 @@
 
 The consumer commits offsets by hand after the database commit. Each event's effect is applied
 in the same transaction as a `processed_events` row keyed by (consumer, event id), so a
-redelivered event is skipped. A message that keeps failing goes to `<topic>.dlq` with its error
-and the consumer moves on.
+redelivered event is skipped. A transient failure (`crm_platform.faults`: the database, another
+service, the broker) is waited out for as long as it lasts, with the offset uncommitted and the
+group membership kept; a deterministic one parks the event in the service's `dead_letters` table
+(`crm_platform.dlq`, copied to `<topic>.dlq`) and the consumer moves on.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.coordinator.base import MemberState
 from kafka.errors import TopicAlreadyExistsError
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,10 @@ from sqlalchemy.orm import Session
 
 from crm_platform import failpoints, metrics
 from crm_platform.context import request_id_var
+from crm_platform.dlq import DeadLetters
+from crm_platform.faults import PoisonMessage, Retryable, backoff, describe, is_transient
+from crm_platform.membership import Revocations, while_keeping_membership
+from crm_platform.membership import close as _close  # the name the docs give
 from crm_platform.topics import topic_of
 from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 
@@ -41,14 +45,27 @@ log = logging.getLogger(__name__)
 FETCH_MAX_WAIT_MS = 100
 
 
-class KafkaUnavailable(RuntimeError):
-    """The broker did not acknowledge."""
+class KafkaUnavailable(RuntimeError, Retryable):
+    """The broker did not acknowledge (transient)."""
 
 
-def make_producer(bootstrap: str) -> KafkaProducer:
-    """Create a producer that waits for every in-sync replica and fails fast when the broker is down."""
-    return KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=2, retries=3,
-                         max_block_ms=5000, request_timeout_ms=5000, max_in_flight_requests_per_connection=1)
+PRODUCER_DELIVERY_TIMEOUT_S = 9.0  # a record is retried until acknowledged or this old (flush waits longer)
+
+
+def make_producer(bootstrap: str, *, idempotent: bool = False) -> KafkaProducer:
+    """Create a producer that waits for every in-sync replica and fails fast when the broker is down.
+
+    Per-key order with retries: one request in flight per connection, so a batch being retried is never
+    overtaken by a later batch of its partition; retries go on (100 ms apart) until a record is
+    acknowledged or `PRODUCER_DELIVERY_TIMEOUT_S` old, so a record fails only by a deterministic error
+    (too large) or by that timeout. `idempotent` (Apache Kafka; `KAFKA_IDEMPOTENT_PRODUCER`) makes the
+    broker drop a retry's duplicate too: kafka-python 2.3 supports it with exactly these settings, but
+    the dev broker (Tansu 0.6) answers its InitProducerId with UNKNOWN and every send fails, so it is off
+    by default (a retry may then write a record twice: the same event id, which consumers skip)."""
+    return KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=2, retries=2**31 - 1,
+                         delivery_timeout_ms=int(PRODUCER_DELIVERY_TIMEOUT_S * 1000), max_block_ms=5000,
+                         request_timeout_ms=5000, max_in_flight_requests_per_connection=1,
+                         enable_idempotence=idempotent)
 
 
 class TopicManager:
@@ -98,23 +115,26 @@ class Subscription:
         return self.message_cls.DESCRIPTOR.full_name
 
 
-class Retryable(Exception):
-    """A dependency is down: retry the event until it works (never dead-letter it for that)."""
-
-
-class PoisonMessage(Exception):
-    """The message cannot be decoded; retrying will not help."""
-
-
 class IdempotentConsumer:
-    """Consume events in a group and apply each one exactly once to the service's database."""
+    """Consume events in a group and apply each one exactly once to the service's database.
+
+    An event that fails transiently (`faults.is_transient`) is tried again after a capped, jittered
+    backoff (0.2 s doubling to 30 s) for as long as it fails so: its key's later events wait behind
+    it, its partition's offset is not committed, and the poll thread keeps the membership (see
+    `membership.while_keeping_membership`). Any other failure is tried `max_attempts` times (`backoff`
+    doubling), then the event is dead-lettered: kept in `dead_letters` (the service's own table, from
+    the metadata of `processed` unless given) with its reason, copied to `<topic>.dlq`, and
+    `on_dead_letter` is told. An undecodable message is dead-lettered at once.
+    """
 
     def __init__(self, db: Database, processed: Table, bootstrap: str, name: str,
                  subscriptions: Iterable[Subscription], *, max_attempts: int = 5, backoff: float = 0.2,
                  on_dead_letter: Callable[[object, str], None] | None = None, partitions: int = 6,
-                 concurrency: int = 8, fetch_max_wait_ms: int = 500):
+                 concurrency: int = 8, fetch_max_wait_ms: int = 500, dead_letters: Table | None = None):
         self.db = db
         self.processed = processed
+        self.dead_letters = DeadLetters(db, dead_letters if dead_letters is not None
+                                        else processed.metadata.tables.get("dead_letters"))
         self.bootstrap = bootstrap
         self.name = name
         self.subs = {s.event_type: s for s in subscriptions}
@@ -128,6 +148,8 @@ class IdempotentConsumer:
         self.concurrency = concurrency
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self._pool: ThreadPoolExecutor | None = None
+        self._runner: ThreadPoolExecutor | None = None  # handles a poll while the poll thread keeps polling
+        self._revoked: set = set()  # partitions taken away while the current poll is handled
         self._dlq_producer: KafkaProducer | None = None
         self._dlq_lock = threading.Lock()
 
@@ -145,7 +167,7 @@ class IdempotentConsumer:
                                  # also the rebalance timeout: a member that vanished holds a
                                  # rebalance at most this long
                                  max_poll_interval_ms=30000)
-        consumer.subscribe(self.topics)
+        consumer.subscribe(self.topics, listener=Revocations(self._revoked))
         return consumer
 
     def run(self) -> None:
@@ -158,7 +180,11 @@ class IdempotentConsumer:
                     batch = consumer.poll(timeout_ms=500)
                     if consumer.assignment():
                         self.ready.set()
-                    offsets = self.handle_batch(batch)
+                    if not batch:
+                        continue
+                    offsets = self._handle_keeping_membership(consumer, batch)
+                    owned = consumer.assignment()
+                    offsets = {tp: o for tp, o in offsets.items() if tp in owned and tp not in self._revoked}
                     if offsets:
                         consumer.commit({tp: OffsetAndMetadata(offset, None, -1) for tp, offset in offsets.items()})
             except Exception as exc:  # noqa: BLE001 - reconnect after any broker failure
@@ -167,8 +193,17 @@ class IdempotentConsumer:
             finally:
                 if consumer is not None:
                     _close(consumer)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._runner, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _handle_keeping_membership(self, consumer: KafkaConsumer, batch: dict) -> dict:
+        """`handle_batch` on a worker thread while this (the poll) thread keeps the group membership
+        (`membership.while_keeping_membership`); partitions a rebalance took meanwhile are in `_revoked`."""
+        self._revoked.clear()
+        if self._runner is None:
+            self._runner = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-poll")
+        return while_keeping_membership(consumer, self._runner.submit(self.handle_batch, batch), self.name)
 
     def handle_batch(self, batch: dict) -> dict:
         """Handle one poll's records; return the offset to commit per partition.
@@ -193,9 +228,8 @@ class IdempotentConsumer:
 
         def run_chain(chain: list) -> bool:
             for record in chain:
-                if self.stop_event.is_set():
-                    return False
-                self.handle(record)
+                if self._interrupted(record) or self.handle(record) == "abandoned":
+                    return False  # the key's later events wait for the redelivery
             return True
 
         if self.concurrency > 1 and len(chains) > 1:
@@ -296,60 +330,114 @@ class IdempotentConsumer:
         return True
 
     def handle(self, record) -> str:
-        """Handle one record: applied, duplicate, skipped or dead_lettered."""
+        """Handle one record: applied, duplicate, skipped, dead_lettered, or abandoned (the consumer is
+        stopping or lost the partition while the event waited: it is redelivered, its offset was not
+        committed)."""
         request_id_var.set(self._header(record, "request_id"))
         try:
             decoded = self.decode(record)
         except PoisonMessage as exc:
-            return self._dead_letter(record, str(exc))
+            return self._dead_letter(record, describe(exc))
         if decoded is None:
             metrics.EVENTS_CONSUMED.labels(self.name, "skipped").inc()
             return "skipped"
         sub, message = decoded
-        error = ""
-        attempt = 0
-        while attempt < self.max_attempts:
-            attempt += 1
+        failures = waits = 0
+        while True:
             try:
                 outcome = "applied" if self.apply(sub, message) else "duplicate"
-                if outcome == "applied":
-                    failpoints.reach("consumer.after_db_commit")
-                metrics.EVENTS_CONSUMED.labels(self.name, outcome).inc()
-                log.info("event %s %s", outcome, sub.event_type,
-                         extra={"event_id": message.metadata.event_id, "consumer": self.name})
-                return outcome
-            except Retryable as exc:
-                log.warning("event %s waits for a dependency: %s", message.metadata.event_id, exc)
-                attempt = 0  # an outage is not the event's fault: wait it out
-                if self.stop_event.wait(2.0):
-                    raise
-            except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
-                error = "".join(traceback.format_exception_only(exc)).strip()
-                log.warning("event %s failed (attempt %d/%d): %s", message.metadata.event_id, attempt,
-                            self.max_attempts, error)
-                if self.stop_event.wait(self.backoff * (2 ** (attempt - 1))):
-                    raise
-        return self._dead_letter(record, error, message)
+            except Exception as exc:  # noqa: BLE001 - waited out, or retried and dead-lettered
+                error = describe(exc)
+                if is_transient(exc):  # not the event's fault: wait, for as long as it takes
+                    waits += 1
+                    delay = backoff(waits)
+                    metrics.EVENTS_CONSUMED.labels(self.name, "waiting").inc()
+                    log.warning("event %s waits out a transient failure (try %d, next in %.1f s): %s",
+                                message.metadata.event_id, waits, delay, error, extra={"consumer": self.name})
+                    if self._wait(delay, record):
+                        return "abandoned"
+                    continue
+                failures += 1
+                log.warning("event %s failed (attempt %d/%d): %s", message.metadata.event_id, failures,
+                            self.max_attempts, error, extra={"consumer": self.name})
+                if failures >= self.max_attempts:
+                    return self._dead_letter(record, error, message)
+                if self._wait(self.backoff * (2 ** (failures - 1)), record):
+                    return "abandoned"
+                continue
+            if outcome == "applied":
+                failpoints.reach("consumer.after_db_commit")
+            metrics.EVENTS_CONSUMED.labels(self.name, outcome).inc()
+            log.info("event %s %s", outcome, sub.event_type,
+                     extra={"event_id": message.metadata.event_id, "consumer": self.name})
+            return outcome
 
-    def park(self, topic: str, key: bytes | None, value: bytes, headers: list) -> None:
-        """Publish a message to `<topic>.dlq`, retrying: a parked message must not vanish."""
+    def redrive(self, record) -> tuple[str, str]:
+        """Apply a parked record (`crm_platform.dlq`) once more, through the same decode and `apply` as a
+        delivery (so an event applied meanwhile is a duplicate): ("applied" | "duplicate", "") or
+        ("failed", the reason). Tried once: the operator runs the command again."""
+        request_id_var.set(self._header(record, "request_id"))
+        try:
+            decoded = self.decode(record)
+            if decoded is None:
+                return "failed", f"{self.name} does not handle {self._header(record, 'event_type') or 'this message'}"
+            sub, message = decoded
+            outcome = "applied" if self.apply(sub, message) else "duplicate"
+        except Exception as exc:  # noqa: BLE001 - reported; the row stays parked
+            return "failed", describe(exc)
+        metrics.EVENTS_CONSUMED.labels(self.name, f"redriven_{outcome}").inc()
+        log.info("redriven event %s %s", outcome, sub.event_type,
+                 extra={"event_id": message.metadata.event_id, "consumer": self.name})
+        return outcome, ""
+
+    def _interrupted(self, record) -> bool:
+        """Stop working on `record`: the consumer is stopping, or a rebalance took its partition."""
+        return self.stop_event.is_set() or TopicPartition(record.topic, record.partition) in self._revoked
+
+    def _wait(self, seconds: float, record) -> bool:
+        """Sleep `seconds` unless interrupted first; True when interrupted."""
+        deadline = time.monotonic() + seconds
+        while not self._interrupted(record):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.stop_event.wait(min(left, 0.25))
+        return True
+
+    def park(self, topic: str, key: bytes | None, value: bytes, headers: list) -> bool:
+        """Copy a dead letter to `<topic>.dlq` for whoever watches it; a few tries, then give up (the
+        `dead_letters` row is the record that counts, and the redrive reads it)."""
         with self._dlq_lock:
             if self._dlq_producer is None:
                 self._dlq_producer = make_producer(self.bootstrap)
-        for attempt in range(10):
+        for attempt in range(3):
             try:
                 self._dlq_producer.send(f"{topic}.dlq", key=key, value=value, headers=headers).get(timeout=10)
-                return
-            except Exception as exc:  # noqa: BLE001 - keep trying
-                log.warning("dead-letter publish failed: %s", exc)
-                time.sleep(min(2 ** attempt * 0.1, 5))
-        raise KafkaUnavailable("dead-letter topic unreachable")
+                return True
+            except Exception as exc:  # noqa: BLE001 - keep trying a little
+                log.warning("dead-letter copy to %s.dlq failed: %s", topic, exc)
+                time.sleep(0.2 * 2 ** attempt)
+        return False
 
     def _dead_letter(self, record, error: str, message=None) -> str:
+        """Keep the record in `dead_letters` (waiting out a database outage first: its offset must not be
+        committed before the row is there), copy it to `<topic>.dlq`, tell `on_dead_letter`."""
+        waits = 0
+        while True:
+            try:
+                row_id = self.dead_letters.record(self.name, record, error, message)
+                break
+            except Exception as exc:  # noqa: BLE001 - the row must exist before the offset moves on
+                waits += 1
+                log.warning("dead letter of %s@%d not recorded yet (try %d): %s", record.topic, record.offset, waits,
+                            describe(exc), extra={"consumer": self.name})
+                if self._wait(backoff(waits), record):
+                    return "abandoned"
         metrics.EVENTS_DEAD_LETTERED.labels(self.name).inc()
         metrics.EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
-        log.error("event dead-lettered from %s: %s", record.topic, error,
-                  extra={"consumer": self.name, "offset": record.offset, "partition": record.partition})
+        log.error("event dead-lettered from %s (dead letter %s): %s", record.topic, row_id, error,
+                  extra={"consumer": self.name, "offset": record.offset, "partition": record.partition,
+                         "dead_letter_id": row_id})
         headers = list(record.headers or ()) + [("error", error.encode()[:4000]), ("consumer", self.name.encode())]
         self.park(record.topic, record.key, record.value, headers)
         if self.on_dead_letter is not None and message is not None:
@@ -358,49 +446,6 @@ class IdempotentConsumer:
             except Exception:  # noqa: BLE001
                 log.exception("dead-letter hook failed")
         return "dead_lettered"
-
-
-def _close(consumer: KafkaConsumer) -> None:
-    """Close a group consumer, sending LeaveGroup only when leaving cannot strand the group.
-
-    Tansu 0.6 (the broker of `make run` and the tests) keeps a member that leaves while the group
-    is forming (between JoinGroup and the leader's SyncGroup) as the group's leader, although it is
-    no longer a member. Every consumer that joins later is then a follower waiting for that
-    leader's assignment and gets REBALANCE_IN_PROGRESS from SyncGroup, forever: a restarted
-    automation never got its partitions. A process stopped during its own join (Tansu holds a
-    JoinGroup for half the session timeout) or right after another replica joined does exactly
-    that. A member that goes silent instead is dropped after the session timeout, and its
-    leadership with it (measured: the next consumer has its partitions ~18 s after it starts).
-    So leave (the fast hand-over) only when a heartbeat sent now, after the heartbeat thread has
-    stopped, confirms a stable membership of the current generation; otherwise close silently.
-    """
-    try:
-        leave = _membership_confirmed(consumer)
-    except Exception:  # noqa: BLE001 - when in doubt, do not leave
-        leave = False
-    try:
-        if not leave:
-            consumer._coordinator.reset_generation()  # no member id: close() sends no LeaveGroup
-        consumer.close(autocommit=False)
-    except Exception:  # noqa: BLE001
-        pass
-
-
-def _membership_confirmed(consumer: KafkaConsumer, timeout_ms: int = 2000) -> bool:
-    """Whether the coordinator answers a heartbeat now: stable member of the current generation.
-
-    Uses kafka-python 2.3's coordinator (pinned in requirements.txt). A group that is re-forming
-    answers REBALANCE_IN_PROGRESS (or an unknown member / illegal generation error).
-    """
-    coordinator = consumer._coordinator
-    coordinator._close_heartbeat_thread()  # ours is the last heartbeat before the LeaveGroup
-    with coordinator._client._lock, coordinator._lock:
-        if (coordinator.state is not MemberState.STABLE or coordinator.need_rejoin()
-                or coordinator.coordinator_unknown()):
-            return False
-        future = coordinator._send_heartbeat_request()
-    coordinator._client.poll(future=future, timeout_ms=timeout_ms)
-    return future.succeeded()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:

@@ -3,6 +3,8 @@
 A service's `__main__` declares its process types (`api`, `relay`, `consumer`, ...) as functions
 that build components; `all` runs every type in one process (what `make run` uses), while
 containers run one type each. SIGTERM and SIGINT stop every component gracefully.
+`python -m crm_<service> dlq list|redrive` (`crm_platform.dlq`) works on the service's dead letters,
+with the consumers its `consumer` process type builds.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class ServiceSettings:
     health_host: str = setting("HEALTH_HOST", "127.0.0.1", shared=True, doc="address of the health port")
     grpc_workers: int = setting("GRPC_WORKERS", 16, int)
     db_pool_size: int = setting("DB_POOL_SIZE", 10, int)
+    outbox_max_attempts: int = setting("OUTBOX_MAX_ATTEMPTS", 10, int, shared=True,
+                                       doc="failed publishes after which the relay parks an outbox row")
+    kafka_idempotent_producer: bool = setting("KAFKA_IDEMPOTENT_PRODUCER", False, bool, shared=True,
+                                              doc="enable_idempotence (Apache Kafka; Tansu 0.6 refuses it)")
 
     def verifier(self) -> TokenVerifier:
         """Build the token verifier from the configured public keys."""
@@ -157,15 +163,20 @@ def relay_role(tables: dict, topics) -> RoleBuilder:
     def relay(settings: ServiceSettings, db: Database) -> list:
         """The outbox relay."""
         return [LoopComponent("relay", OutboxRelay(db, tables["outbox"], settings.kafka_bootstrap, topics,
-                                                   idempotency=IdempotencyStore(db, tables["idempotency_keys"])))]
+                                                   idempotency=IdempotencyStore(db, tables["idempotency_keys"]),
+                                                   max_attempts=settings.outbox_max_attempts,
+                                                   idempotent_producer=settings.kafka_idempotent_producer))]
 
     return relay
 
 
 def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrations_dir: pathlib.Path,
         argv: list[str] | None = None) -> None:
-    """Entry point of a service process: `python -m crm_<service> [role|all|migrate]`."""
-    parser = argparse.ArgumentParser(prog=f"crm_{service}")
+    """Entry point of a service process: `python -m crm_<service> [role|all|migrate|dlq ...]`."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["dlq"]:
+        raise SystemExit(_dlq(service, settings_cls, roles, migrations_dir, argv[1:]))
+    parser = argparse.ArgumentParser(prog=f"crm_{service}", epilog=f"dead letters: crm_{service} dlq --help")
     parser.add_argument("role", nargs="?", default="all", choices=[*roles, "all", "migrate"])
     args = parser.parse_args(argv)
     try:
@@ -202,3 +213,30 @@ def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrati
         httpd.shutdown()
     db.dispose()
     log.info("%s stopped", service)
+
+
+def _dlq(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrations_dir: pathlib.Path,
+         argv: list[str]) -> int:
+    """`python -m crm_<service> dlq list|redrive`: the service's settings and database, as the service
+    reads them; the consumers its `consumer` process type builds (not started: a redrive applies
+    through their handlers); logs on stderr, the answer on stdout."""
+    from crm_platform import dlq
+    from crm_platform.messaging import IdempotentConsumer
+
+    args = dlq.parser(f"crm_{service} dlq").parse_args(argv)
+    try:
+        settings = load(settings_cls, prefix=service.upper())
+    except ConfigError as exc:
+        print(f"crm_{service}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(f"{service}-dlq", settings.log_level, stream=sys.stderr)
+    db = Database(settings.database_url, pool_size=2)
+    try:
+        if settings.auto_migrate:
+            db.migrate(migrations_dir)
+        consumers = [c.loop for c in (roles["consumer"](settings, db) if "consumer" in roles else [])
+                     if isinstance(getattr(c, "loop", None), IdempotentConsumer)]
+        table = next((c.dead_letters.table for c in consumers), None)
+        return dlq.main(args, dlq.DeadLetters(db, table), consumers)
+    finally:
+        db.dispose()

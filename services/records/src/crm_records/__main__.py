@@ -1,4 +1,5 @@
-"""Records processes: `python -m crm_records [api|relay|consumer|all|migrate]`."""
+"""Records processes: `python -m crm_records [api|relay|consumer|all|migrate]`;
+`python -m crm_records dlq list|redrive` for its dead letters (`crm_platform.dlq`)."""
 
 import pathlib
 import threading

@@ -21,13 +21,13 @@ from crm.records.v1 import records_service_pb2_grpc as rgrpc
 from crm_platform.auth import SERVICE, TokenSigner
 from crm_platform.db import rfc3339
 from crm_platform.errors import decode_error
+from crm_platform.faults import TRANSIENT_GRPC_CODES
 from crm_platform.messaging import Retryable
 from crm_platform.rpc import call_metadata, make_channel, service_config
 from crm_automation.domain.model import NewTask
 
 # Records did not answer: the consumer waits (retries the event), a run is never failed for that.
-TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                       grpc.StatusCode.RESOURCE_EXHAUSTED})
+TRANSIENT = TRANSIENT_GRPC_CODES
 
 
 class RecordsError(Exception):
