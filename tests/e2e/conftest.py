@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.system import Api, start_system
+from tests.support.system import Api, start_system, undeclared_errors
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +12,9 @@ def system(tmp_path_factory):
     s = start_system(tmp_path_factory.mktemp("system"))
     yield s
     s.stop_all()
+    # every error the suite provoked is one the OpenAPI document declares for its operation
+    undeclared = undeclared_errors(s.log_dir / "gateway.log")
+    assert not undeclared, f"answers the OpenAPI document does not declare: {undeclared}"
 
 
 @pytest.fixture()

@@ -11,7 +11,6 @@ phases); `make fuzz` a long one (FUZZ_EXAMPLES=100, with the stateful phase too)
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import subprocess
@@ -19,7 +18,7 @@ import sys
 
 import pytest
 
-from tests.support.system import Api, sign_up, start_system
+from tests.support.system import Api, sign_up, start_system, undeclared_errors
 
 pytestmark = pytest.mark.e2e
 HERE = pathlib.Path(__file__).resolve().parent
@@ -32,16 +31,6 @@ def fuzz_system(tmp_path_factory):
         "GATEWAY_FORGOT_PER_ACCOUNT_PER_MINUTE": "1000000"})
     yield system
     system.stop_all()
-
-
-def undeclared_errors(log: pathlib.Path) -> dict[str, int]:
-    """The answers the gateway logged as not declared by the document: "METHOD path status code" -> count."""
-    found: dict[str, int] = {}
-    for line in log.read_text(errors="replace").splitlines():
-        if "undeclared_error" in line:
-            key = json.loads(line)["undeclared_error"]
-            found[key] = found.get(key, 0) + 1
-    return found
 
 
 def test_no_generated_request_breaks_the_api(fuzz_system, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import sys
 import uuid
@@ -31,6 +32,17 @@ def start_system(tmp: pathlib.Path, extra_env: dict[str, str] | None = None,
         system.stop_all()
         raise
     return system
+
+
+def undeclared_errors(log: pathlib.Path) -> dict[str, int]:
+    """The answers a gateway logged as not declared by the OpenAPI document ("METHOD path status code" ->
+    how many times; crm_gateway.errors._check_declared)."""
+    found: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else ():
+        if "undeclared_error" in line:
+            key = json.loads(line)["undeclared_error"]
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 class Api:

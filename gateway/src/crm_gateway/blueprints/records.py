@@ -16,6 +16,8 @@ from crm_gateway.clients import records as clients
 
 bp = Blueprint("records", __name__)
 api = Api(bp, "records", ids="record_id")
+# A write the target stage's field rules refuse (pipeline's rules, checked by records)
+STAGE_RULES = ("required_fields_missing", "read_only_field", "field_write_once")
 
 # ---- proto -> JSON -------------------------------------------------------------------------------
 def _or_none(value: str) -> str | None:
@@ -83,7 +85,8 @@ def list_clients(query: ClientQuery):
 
 
 @api.operation("POST", "/api/v1/clients", "Create a client", body=ClientIn, response=ClientOut, status=201,
-               errors=(422,), example={"name": "Olim Tursunov", "phone": {"country": "UZ", "number": "901234567"}})
+               errors=(422,), example={"name": "Olim Tursunov", "phone": {"country": "UZ", "number": "901234567"}},
+               codes={422: STAGE_RULES})
 def create_client(body: ClientIn):
     resp = clients.create_client(name=body.name, phone=body.phone.model_dump() if body.phone else None,
                                  email=body.email, responsible_id=body.responsible_id, stage_id=body.stage_id,
@@ -100,7 +103,7 @@ def get_client(id: str):  # noqa: A002 - the path parameter's name
 
 @api.operation("PATCH", "/api/v1/clients/{id}", "Edit a client; a new responsible also takes its deals and tasks",
                body=ClientPatch, response=ClientOut, errors=(403, 404, 409, 422),
-               codes={403: ("forbidden",), 404: ("client_not_found",), 409: ("record_deleted",)})
+               codes={403: ("forbidden",), 404: ("client_not_found",), 409: ("record_deleted",), 422: STAGE_RULES})
 def update_client(id: str, body: ClientPatch):  # noqa: A002
     changes: dict[str, Any] = {}
     for key in ("name", "email", "responsible_id", "stage_id"):
@@ -129,7 +132,7 @@ def restore_client(id: str):  # noqa: A002
 
 @api.operation("POST", "/api/v1/clients/responsible", "Bulk: new responsible for clients (cascade: their deals "
                "and open tasks too)", body=BulkIn, response=BulkOut, errors=(404, 409, 422),
-               codes={404: ("client_not_found",), 409: ("record_deleted",)})
+               codes={404: ("client_not_found",), 409: ("record_deleted",), 422: STAGE_RULES})
 def clients_responsible(body: BulkIn):
     resp = clients.set_clients_responsible(body.ids, body.responsible_id, body.cascade)
     return jsonify({"clients": resp.clients, "deals": resp.deals, "tasks": resp.tasks})
@@ -153,7 +156,7 @@ def list_deals(query: DealQuery):
 
 
 @api.operation("POST", "/api/v1/deals", "Create a deal", body=DealIn, response=DealOut, status=201,
-               errors=(422,), example={"title": "10 laptops", "amount": "15000000.50"})
+               errors=(422,), example={"title": "10 laptops", "amount": "15000000.50"}, codes={422: STAGE_RULES})
 def create_deal(body: DealIn):
     resp = clients.create_deal(title=body.title, amount=_amount(body.amount), client_id=body.client_id,
                                stage_id=body.stage_id, responsible_id=body.responsible_id,
@@ -188,7 +191,7 @@ def get_deal(id: str):  # noqa: A002
 
 @api.operation("PATCH", "/api/v1/deals/{id}", "Edit a deal: values, stage (its funnel follows), responsible",
                body=DealPatch, response=DealOut, errors=(404, 409, 422),
-               codes={404: ("deal_not_found",), 409: ("record_deleted",)})
+               codes={404: ("deal_not_found",), 409: ("record_deleted",), 422: STAGE_RULES})
 def update_deal(id: str, body: DealPatch):  # noqa: A002
     changes: dict[str, Any] = {}
     for key in ("title", "client_id", "stage_id", "responsible_id"):
@@ -217,7 +220,7 @@ def restore_deal(id: str):  # noqa: A002
 
 @api.operation("POST", "/api/v1/deals/responsible", "Bulk: new responsible for deals (cascade: their clients too)",
                body=BulkIn, response=BulkOut, errors=(404, 409, 422),
-               codes={404: ("deal_not_found",), 409: ("record_deleted",)})
+               codes={404: ("deal_not_found",), 409: ("record_deleted",), 422: STAGE_RULES})
 def deals_responsible(body: BulkIn):
     resp = clients.set_deals_responsible(body.ids, body.responsible_id, body.cascade)
     return jsonify({"deals": resp.deals, "clients": resp.clients, "tasks": 0})
