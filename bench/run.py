@@ -291,6 +291,7 @@ class Bench:
             # Load comes from one IP and one company: the shipped per-IP/per-company limits would answer 429.
             "GATEWAY_IP_PER_MINUTE": "100000000", "GATEWAY_COMPANY_PER_MINUTE": "100000000",
             "GATEWAY_LOGIN_PER_IP_PER_MINUTE": "100000", "GATEWAY_LOGIN_PER_ACCOUNT_PER_MINUTE": "100000",
+            "IDENTITY_LOGIN_PER_ACCOUNT_PER_MINUTE": "100000", "IDENTITY_LOGIN_PER_CALLER_PER_MINUTE": "100000",
             "IDENTITY_ACCESS_TOKEN_TTL_SECONDS": "14400", "LOG_LEVEL": "WARNING"})
         self.stack = stack_mod.Stack(self.env, log_dir=self.var / "log")
 

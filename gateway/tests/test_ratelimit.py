@@ -22,7 +22,7 @@ def _app(keys, **overrides):
 
 
 @pytest.mark.parametrize("path,body,limit", [
-    ("/api/v1/auth/password/reset", {"token": "t", "password": "p"}, "reset_per_ip_per_minute"),
+    ("/api/v1/auth/password/reset", {"token": "t", "password": "pass-1234"}, "reset_per_ip_per_minute"),
     ("/api/v1/auth/login", {"email": "a@b.uz", "password": "p"}, "login_per_ip_per_minute"),
     ("/api/v1/auth/password/forgot", {"email": "a@b.uz"}, "forgot_per_ip_per_minute"),
 ])

@@ -1,5 +1,6 @@
 """The identity screens in a real browser: login (with the CRM ID choice), the user menu's CRM ID,
-users and rights (create a user, the 30-character error), forgot/reset password from the e-mail."""
+users and rights (create a user, the 30-character error), one's own password (the current one asked for),
+forgot/reset password from the e-mail."""
 
 from __future__ import annotations
 
@@ -127,6 +128,39 @@ def test_create_user_in_settings_shows_field_errors(browser, api):
     assert (created["first_name"], created["last_name"]) == ("Ольга", "Ли")
     # the new user logs in with the password set on the screen
     assert api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).status_code == 200
+
+
+def test_own_password_change_asks_for_the_current_password(browser, api):
+    a = sign_up(api)
+    other = api.post("/api/v1/auth/login", json={"email": a["user"]["email"], "password": a["password"]}).json()
+    browser.log_in_as(a["tokens"])
+    browser.open("/settings/users")
+    browser.find("#users-table")
+    browser.click("#change-password")
+    form = "#change-password-form"
+    assert "8" in browser.find("#change-password-dialog .hint").text  # the rule is shown (in Russian)
+    browser.fill(f"{form} input[name=password]", "qwerty123")
+    browser.fill(f"{form} input[name=repeat]", "qwerty123")
+    browser.click("#change-password-submit")
+    assert browser.find(f"{form} [data-field=current_password] .field-error").text == "Это поле обязательно."
+    browser.fill(f"{form} input[name=current_password]", a["password"])
+    browser.click("#change-password-submit")
+    assert browser.find(f"{form} [data-field=password] .field-error").text == \
+        "Этот пароль слишком распространён. Выберите другой."
+    browser.fill(f"{form} input[name=password]", "my-own-pass-7")
+    browser.fill(f"{form} input[name=repeat]", "my-own-pass-7")
+    browser.fill(f"{form} input[name=current_password]", "not-my-pass")
+    browser.click("#change-password-submit")
+    browser.text(f"{form} [data-field=current_password] .field-error",
+                 "Чтобы сменить пароль или почту, правильно введите текущий пароль.")
+    browser.shot("change_password")
+    browser.fill(f"{form} input[name=current_password]", a["password"])
+    browser.click("#change-password-submit")
+    browser.gone("#change-password-dialog")
+    browser.text("#notice", "Другие сеансы завершены")
+    assert api.post("/api/v1/auth/login", json={"email": a["user"]["email"],
+                                                "password": "my-own-pass-7"}).status_code == 200
+    assert api.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 401
 
 
 def test_role_permission_toggle(browser, api):

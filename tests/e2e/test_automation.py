@@ -183,7 +183,7 @@ def test_a_failing_run_is_retried_then_parked_and_shown_failed(api):
     admin_role = next(r["id"] for r in roles if r["permissions"]["admin"])
     assert admin.patch(f"/api/v1/users/{author_id}", json={"role_id": admin_role}).status_code == 200
     email = admin.get(f"/api/v1/users/{author_id}").json()["email"]
-    author = api.as_user(api.post("/api/v1/auth/login", json={"email": email, "password": "pw"})
+    author = api.as_user(api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"})
                          .json()["access_token"])
     p = create_process(author, trigger={"event": "deal.created"}, assignee="author", comment="to the author")
     assert admin.delete(f"/api/v1/users/{author_id}").status_code == 200  # the assignee can no longer get tasks

@@ -50,7 +50,7 @@ def create_user(admin: Api) -> str:
     role = next(r["id"] for r in roles if not r["permissions"]["admin"])
     email = unique_email()
     resp = admin.post("/api/v1/users", json={"first_name": "Eve", "last_name": "Ent", "email": email,
-                                             "password": "pw-123", "role_id": role, "group_id": group})
+                                             "password": "pass-1234", "role_id": role, "group_id": group})
     assert resp.status_code == 201, resp.text
     return resp.json()["id"]
 
@@ -177,9 +177,9 @@ def test_order_validation_and_rights(company, api):
     group = admin.get("/api/v1/groups").json()["items"][0]["id"]
     role = next(r["id"] for r in roles if not r["permissions"]["admin"])
     email = unique_email()
-    admin.post("/api/v1/users", json={"first_name": "Mo", "last_name": "Ma", "email": email, "password": "pw-123",
+    admin.post("/api/v1/users", json={"first_name": "Mo", "last_name": "Ma", "email": email, "password": "pass-1234",
                                       "role_id": role, "group_id": group})
-    token = api.post("/api/v1/auth/login", json={"email": email, "password": "pw-123"}).json()["access_token"]
+    token = api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()["access_token"]
     manager = api.as_user(token)
     assert manager.get("/api/v1/billing").status_code == 200
     resp = manager.post("/api/v1/billing/orders", json={"seats": 1, "months": 1})

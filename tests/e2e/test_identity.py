@@ -38,10 +38,10 @@ def test_crm_ids_differ_between_companies_and_are_shared_by_users(api):
     manager = next(r for r in roles if not r["permissions"]["admin"])
     email = unique_email()
     created = a["api"].post("/api/v1/users", json={"first_name": "Olga", "last_name": "Li", "email": email,
-                                                    "password": "pw-123", "role_id": manager["id"],
+                                                    "password": "pass-1234", "role_id": manager["id"],
                                                     "group_id": groups[0]["id"]})
     assert created.status_code == 201, created.text
-    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pw-123"}).json()
+    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()
     me = api.as_user(tokens["access_token"]).get("/api/v1/me").json()
     assert me["company"]["crm_id"] == a["company"]["crm_id"]
     assert me["role"]["permissions"]["admin"] is False
@@ -49,15 +49,15 @@ def test_crm_ids_differ_between_companies_and_are_shared_by_users(api):
 
 def test_login_with_email_in_two_crms_asks_for_the_crm_id(api):
     email = unique_email("both")
-    a = sign_up(api, email=email, password="same-pass")
-    b = sign_up(api, email=email, password="same-pass")
-    resp = api.post("/api/v1/auth/login", json={"email": email, "password": "same-pass"})
+    a = sign_up(api, email=email, password="same-pass-1")
+    b = sign_up(api, email=email, password="same-pass-1")
+    resp = api.post("/api/v1/auth/login", json={"email": email, "password": "same-pass-1"})
     assert resp.status_code == 409
     err = resp.json()["error"]
     assert err["code"] == "crm_id_required"
     assert {c["crm_id"] for c in err["details"]["choices"]} == {a["company"]["crm_id"], b["company"]["crm_id"]}
     for company in (a, b):
-        ok = api.post("/api/v1/auth/login", json={"email": email, "password": "same-pass",
+        ok = api.post("/api/v1/auth/login", json={"email": email, "password": "same-pass-1",
                                                   "crm_id": company["company"]["crm_id"].lower()})
         assert ok.status_code == 200
         me = api.as_user(ok.json()["access_token"]).get("/api/v1/me").json()
@@ -119,13 +119,13 @@ def test_create_user_is_admin_only(api):
     roles, group = _roles_groups(a["api"])
     email = unique_email()
     assert a["api"].post("/api/v1/users", json={"first_name": "M", "last_name": "N", "email": email,
-                                                "password": "pw", "role_id": roles["manager"],
+                                                "password": "pass-1234", "role_id": roles["manager"],
                                                 "group_id": group}).status_code == 201
-    manager = api.as_user(api.post("/api/v1/auth/login", json={"email": email, "password": "pw"})
+    manager = api.as_user(api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"})
                           .json()["access_token"])
     before = len(a["api"].get("/api/v1/users").json()["items"])
     resp = manager.post("/api/v1/users", json={"first_name": "X", "last_name": "Y", "email": unique_email(),
-                                               "password": "pw", "role_id": roles["manager"], "group_id": group})
+                                               "password": "pass-1234", "role_id": roles["manager"], "group_id": group})
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "forbidden"
     assert len(a["api"].get("/api/v1/users").json()["items"]) == before
@@ -135,7 +135,7 @@ def test_create_user_is_admin_only(api):
 def test_user_fields_are_limited_to_30_characters(api, field):
     a = sign_up(api)
     roles, group = _roles_groups(a["api"])
-    body = {"first_name": "A", "last_name": "B", "email": unique_email(), "password": "pw",
+    body = {"first_name": "A", "last_name": "B", "email": unique_email(), "password": "pass-1234",
             "role_id": roles["manager"], "group_id": group}
     body[field] = ("x" * 25 + "@t.uz" + "x") if field == "email" else "y" * 31
     resp = a["api"].post("/api/v1/users", json=body)
@@ -152,7 +152,7 @@ def test_user_field_errors_name_each_field_in_russian(api):
     a["api"].lang = "ru"
     roles, group = _roles_groups(a["api"])
     resp = a["api"].post("/api/v1/users", json={"first_name": "", "last_name": "B", "email": "not-an-email",
-                                                 "password": "pw", "role_id": roles["manager"], "group_id": group})
+                                                 "password": "pass-1234", "role_id": roles["manager"], "group_id": group})
     assert resp.status_code == 422
     err = resp.json()["error"]
     assert err["message"] == "Некоторые поля заполнены неверно."
@@ -165,7 +165,7 @@ def test_user_field_errors_name_each_field_in_russian(api):
 def test_duplicate_email_in_the_same_crm_is_409_in_both_languages(api):
     a = sign_up(api)
     roles, group = _roles_groups(a["api"])
-    body = {"first_name": "A", "last_name": "B", "email": unique_email(), "password": "pw",
+    body = {"first_name": "A", "last_name": "B", "email": unique_email(), "password": "pass-1234",
             "role_id": roles["manager"], "group_id": group}
     assert a["api"].post("/api/v1/users", json=body).status_code == 201
     again = a["api"].post("/api/v1/users", json={**body, "email": body["email"].upper()})
@@ -186,7 +186,7 @@ def test_ids_of_another_company_are_404(api):
     roles_a, group_a = _roles_groups(a["api"])
     roles_b, group_b = _roles_groups(b["api"])
     resp = b["api"].post("/api/v1/users", json={"first_name": "A", "last_name": "B", "email": unique_email(),
-                                                "password": "pw", "role_id": roles_a["manager"],
+                                                "password": "pass-1234", "role_id": roles_a["manager"],
                                                 "group_id": group_b})
     assert resp.status_code == 422
     assert resp.json()["error"]["details"]["fields"][0] == {
@@ -206,7 +206,7 @@ def test_groups_and_roles_crud(api):
     upd = a["api"].patch(f"/api/v1/roles/{rid}", json={"permissions": {"edit_phone": True}})
     assert upd.json()["permissions"]["edit_phone"] is True
     user = a["api"].post("/api/v1/users", json={"first_name": "A", "last_name": "B", "email": unique_email(),
-                                                "password": "pw", "role_id": rid, "group_id": gid})
+                                                "password": "pass-1234", "role_id": rid, "group_id": gid})
     assert user.status_code == 201
     assert a["api"].delete(f"/api/v1/groups/{gid}").status_code == 409
     assert a["api"].delete(f"/api/v1/roles/{rid}").json()["error"]["code"] == "role_in_use"
@@ -220,11 +220,11 @@ def test_deactivated_user_cannot_log_in_or_refresh(api):
     roles, group = _roles_groups(a["api"])
     email = unique_email()
     uid = a["api"].post("/api/v1/users", json={"first_name": "A", "last_name": "B", "email": email,
-                                               "password": "pw", "role_id": roles["manager"],
+                                               "password": "pass-1234", "role_id": roles["manager"],
                                                "group_id": group}).json()["id"]
-    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pw"}).json()
+    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()
     assert a["api"].delete(f"/api/v1/users/{uid}").status_code == 200
-    assert api.post("/api/v1/auth/login", json={"email": email, "password": "pw"}).status_code == 401
+    assert api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).status_code == 401
     assert api.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
 
 
@@ -270,7 +270,7 @@ def test_forgot_answers_the_same_for_unknown_email(api, system):
 
 
 def test_invalid_reset_token_is_refused(api):
-    resp = api.post("/api/v1/auth/password/reset", json={"token": uuid.uuid4().hex, "password": "x"})
+    resp = api.post("/api/v1/auth/password/reset", json={"token": uuid.uuid4().hex, "password": "next-pass-1"})
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "reset_token_invalid"
 
@@ -295,9 +295,9 @@ def test_tokens_of_a_deactivated_user_stop_working_at_once(api):
     roles, group = _roles_groups(a["api"])
     email = unique_email()
     uid = a["api"].post("/api/v1/users", json={"first_name": "A", "last_name": "B", "email": email,
-                                               "password": "pw", "role_id": roles["manager"],
+                                               "password": "pass-1234", "role_id": roles["manager"],
                                                "group_id": group}).json()["id"]
-    user = api.as_user(api.post("/api/v1/auth/login", json={"email": email, "password": "pw"}).json()["access_token"])
+    user = api.as_user(api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()["access_token"])
     assert user.get("/api/v1/me").status_code == 200
     assert a["api"].delete(f"/api/v1/users/{uid}").status_code == 200
     time.sleep(1.1)  # the gateway trusts a live session for at most GATEWAY_SESSION_CHECK_SECONDS (1 s)

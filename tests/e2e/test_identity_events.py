@@ -16,7 +16,7 @@ def _create_user(admin) -> str:
     group = admin.get("/api/v1/groups").json()["items"][0]["id"]
     role = next(r["id"] for r in roles if not r["permissions"]["admin"])
     resp = admin.post("/api/v1/users", json={"first_name": "Eve", "last_name": "Ent", "email": unique_email(),
-                                             "password": "pw", "role_id": role, "group_id": group})
+                                             "password": "pass-1234", "role_id": role, "group_id": group})
     assert resp.status_code == 201, resp.text
     return resp.json()["id"]
 

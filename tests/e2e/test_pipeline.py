@@ -32,9 +32,9 @@ def _manager(api, a) -> object:
     group = admin.get("/api/v1/groups").json()["items"][0]
     email = unique_email("mgr")
     created = admin.post("/api/v1/users", json={"first_name": "Mo", "last_name": "Ra", "email": email,
-                                                "password": "pw-1234", "role_id": role["id"], "group_id": group["id"]})
+                                                "password": "pass-1234", "role_id": role["id"], "group_id": group["id"]})
     assert created.status_code == 201, created.text
-    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pw-1234"}).json()
+    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()
     return api.as_user(tokens["access_token"])
 
 

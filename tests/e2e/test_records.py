@@ -67,10 +67,10 @@ def _user(api, a, *, edit_phone=True, admin=False, restore=False):
     assert role.status_code == 201, role.text
     group = c.get("/api/v1/groups").json()["items"][0]
     email = unique_email("m")
-    user = c.post("/api/v1/users", json={"first_name": "Mo", "last_name": "Ra", "email": email, "password": "pw-1234",
+    user = c.post("/api/v1/users", json={"first_name": "Mo", "last_name": "Ra", "email": email, "password": "pass-1234",
                                          "role_id": role.json()["id"], "group_id": group["id"]})
     assert user.status_code == 201, user.text
-    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pw-1234"}).json()
+    tokens = api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()
     return user.json()["id"], api.as_user(tokens["access_token"])
 
 

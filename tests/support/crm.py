@@ -43,8 +43,8 @@ def new_manager(api, admin) -> tuple[str, object]:
     role = next(r["id"] for r in roles if not r["permissions"]["admin"])
     email = unique_email("m")
     uid = admin.post("/api/v1/users", json={"first_name": "Mona", "last_name": "Ger", "email": email,
-                                            "password": "pw", "role_id": role, "group_id": group}).json()["id"]
-    token = api.post("/api/v1/auth/login", json={"email": email, "password": "pw"}).json()["access_token"]
+                                            "password": "pass-1234", "role_id": role, "group_id": group}).json()["id"]
+    token = api.post("/api/v1/auth/login", json={"email": email, "password": "pass-1234"}).json()["access_token"]
     return uid, api.as_user(token)
 
 

@@ -141,7 +141,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAYMENT_EXEMPT_PREFIXES = ("/api/v1/signup", "/api/v1/auth/", "/api/v1/billing", "/api/v1/payments/")
 # The codes any operation can answer with a status, whatever it does (the gateway's own checks).
 GENERIC_CODES: dict[int, tuple[str, ...]] = {
-    400: ("invalid_json", "bad_request"), 401: ("unauthenticated", "token_invalid", "token_expired", "session_ended"),
+    400: ("invalid_json", "bad_request"),
+    401: ("unauthenticated", "token_invalid", "token_expired", "session_ended", "rights_changed"),
     402: ("payment_required",), 403: ("forbidden",), 404: ("not_found",), 413: ("body_too_large",),
     422: ("validation_failed",), 429: ("rate_limited",), 503: ("service_unavailable",)}
 

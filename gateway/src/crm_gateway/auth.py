@@ -16,26 +16,30 @@ log = logging.getLogger(__name__)
 
 
 class SessionCache:
-    """Remember for a moment that a session is live, so identity is asked at most once a second per session."""
+    """Remember for a moment that a token's session is live, so identity is asked at most once a second per
+    token. Keyed by the token (its signature), not the session: after a refresh, the session's new token
+    being checked must not vouch for the old one, whose rights may be the ones just taken away."""
 
     def __init__(self, ttl: float):
         self.ttl = ttl
         self._lock = threading.Lock()
         self._seen: dict[str, float] = {}
 
-    def fresh(self, session_id: str) -> bool:
+    def fresh(self, key: str) -> bool:
         with self._lock:
-            return self._seen.get(session_id, 0) > time.monotonic()
+            return self._seen.get(key, 0) > time.monotonic()
 
-    def remember(self, session_id: str) -> None:
+    def remember(self, key: str) -> None:
         with self._lock:
             if len(self._seen) > 50_000:
                 self._seen.clear()
-            self._seen[session_id] = time.monotonic() + self.ttl
+            self._seen[key] = time.monotonic() + self.ttl
 
 
 def _check_session(principal) -> None:
-    """A deactivated user's or a logged-out session's token stops working within the cache's TTL.
+    """A deactivated user's or a logged-out session's token stops working within the cache's TTL (401
+    `session_ended`), and so does a token whose rights are no longer the user's role's (401 `rights_changed`:
+    a refresh gives a token with the current rights), so a demoted administrator loses `admin` within it.
 
     When identity cannot be reached, the signed token alone is trusted (it lives at most 15
     minutes), so that requests which do not need identity keep working during its outage.
@@ -44,10 +48,11 @@ def _check_session(principal) -> None:
 
     ext = current_app.extensions["crm"]
     cache: SessionCache = ext.sessions
-    if cache.ttl <= 0 or cache.fresh(principal.session_id):
+    key = principal.token.rsplit(".", 1)[-1] or principal.session_id
+    if cache.ttl <= 0 or cache.fresh(key):
         return
     try:
-        active = identity.check_session()
+        reason = identity.check_session()
     except ApiError as exc:  # identity not connected
         if exc.code != "service_unavailable":
             raise
@@ -58,12 +63,13 @@ def _check_session(principal) -> None:
             log.warning("identity unreachable: session %s trusted on its signature", principal.session_id)
             return
         if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
-            active = False
+            reason = "session_ended"
         else:
             raise
-    if not active:
-        raise ApiError(401, "session_ended", headers={"WWW-Authenticate": "Bearer"})
-    cache.remember(principal.session_id)
+    if reason:
+        raise ApiError(401, reason if reason == "rights_changed" else "session_ended",
+                       headers={"WWW-Authenticate": "Bearer"})
+    cache.remember(key)
 
 
 def authenticate() -> None:

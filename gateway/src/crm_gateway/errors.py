@@ -84,7 +84,9 @@ def from_rpc_error(exc: grpc.RpcError):
     body = decode_error(exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None)
     if body:
         status = CODE_TO_HTTP.get(body["code"], GRPC_TO_HTTP.get(code, 500))
-        return error_response(status, body["code"], body.get("details"))
+        retry = (body.get("details") or {}).get("retry_after") if status == 429 else None
+        return error_response(status, body["code"], body.get("details"),
+                              headers={"Retry-After": retry} if retry else None)
     status = GRPC_TO_HTTP.get(code)
     if status == 503:
         log.warning("backend unavailable: %s %s", code, exc.details() if hasattr(exc, "details") else "")

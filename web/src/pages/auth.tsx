@@ -165,6 +165,7 @@ export function ResetPage() {
         <form onSubmit={submit} id="reset-form">
           <TextField label={t("new_password")} name="password" type="password" autoComplete="new-password"
             value={password} onValue={setPassword} error={fields.password} required />
+          <span class="hint muted" id="password-rule">{t("password_rule")}</span>
           <TextField label={t("repeat_password")} name="repeat" type="password" autoComplete="new-password"
             value={repeat} onValue={setRepeat} required />
           <ErrorBox error={error} shown={["password"]} />

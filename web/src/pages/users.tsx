@@ -30,6 +30,7 @@ export function UsersAndRights() {
   const [users, setUsers] = useState<User[]>([]);
   const [groupId, setGroupId] = useState("");
   const [creating, setCreating] = useState(false);
+  const [changing, setChanging] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState("");
 
@@ -63,7 +64,12 @@ export function UsersAndRights() {
   const shown = users.filter((u) => u.group_id === groupId);
   return (
     <div id="users-rights">
-      <h1>{t("settings_users")}</h1>
+      <div class="panel-head">
+        <h1>{t("settings_users")}</h1>
+        <button type="button" class="secondary small" id="change-password" onClick={() => setChanging(true)}>
+          {t("change_password")}
+        </button>
+      </div>
       <ErrorBox error={error} />
       {notice && <div class="alert success" id="notice">{notice}</div>}
       <div class="two-cols">
@@ -118,6 +124,13 @@ export function UsersAndRights() {
       {naming && <NameDialog title={t("add_group")} label={t("group_name")} id="group-dialog"
         onClose={() => setNaming(false)} onSubmit={addGroup} />}
       <RolesPanel roles={roles} onChange={load} editable={can(me, "manage_roles")} />
+      {changing && me && (
+        <ChangePassword userId={me.user.id} onClose={() => setChanging(false)}
+          onDone={() => {
+            setChanging(false);
+            setNotice(t("password_changed"));
+          }} />
+      )}
       {creating && (
         <CreateUser groups={groups} roles={roles} groupId={groupId} onClose={() => setCreating(false)}
           onCreated={async (u) => {
@@ -169,6 +182,7 @@ function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; on
           error={fe.email} />
         <TextField label={t("password")} name="password" type="password" autoComplete="new-password"
           value={form.password} onValue={set("password")} error={fe.password} />
+        <span class="hint muted" id="password-rule">{t("password_rule")}</span>
         <SelectField label={t("role")} name="role_id" value={form.role_id} onValue={set("role_id")} error={fe.role_id}
           options={props.roles.map((r) => ({ value: r.id, label: r.name }))} />
         <SelectField label={t("group")} name="group_id" value={form.group_id} onValue={set("group_id")}
@@ -178,6 +192,53 @@ function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; on
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
           <button type="submit" class="primary" disabled={busy} id="create-user-submit">{t("create")}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+// One's own password: the current one is asked for (403 current_password_invalid without it), and the
+// other sessions end; this one goes on.
+function ChangePassword(props: { userId: string; onClose: () => void; onDone: () => void }) {
+  const [form, setForm] = useState({ current_password: "", password: "", repeat: "" });
+  const [error, setError] = useState<ApiError | Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    if (form.password !== form.repeat) {
+      setError(new Error(t("passwords_differ")));
+      return;
+    }
+    setBusy(true);
+    try {
+      await patch(`/api/v1/users/${props.userId}`, { password: form.password, current_password: form.current_password });
+      props.onDone();
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const fe = error instanceof ApiError ? error.fieldMessages() : {};
+  if (error instanceof ApiError && error.code === "current_password_invalid") fe.current_password = error.message;
+  return (
+    <Modal title={t("change_password")} onClose={props.onClose} id="change-password-dialog">
+      <form onSubmit={submit} id="change-password-form" noValidate>
+        <TextField label={t("current_password")} name="current_password" type="password"
+          autoComplete="current-password" value={form.current_password} onValue={set("current_password")}
+          error={fe.current_password} />
+        <TextField label={t("new_password")} name="password" type="password" autoComplete="new-password"
+          value={form.password} onValue={set("password")} error={fe.password} />
+        <span class="hint muted">{t("password_rule")}</span>
+        <TextField label={t("repeat_password")} name="repeat" type="password" autoComplete="new-password"
+          value={form.repeat} onValue={set("repeat")} />
+        {!fe.current_password && <ErrorBox error={error} shown={["password", "current_password"]} />}
+        <div class="actions">
+          <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
+          <button type="submit" class="primary" disabled={busy} id="change-password-submit">{t("save")}</button>
         </div>
       </form>
     </Modal>

@@ -16,6 +16,9 @@ bp = Blueprint("identity", __name__)
 api = Api(bp, "identity")
 
 Name30 = Field(min_length=1, max_length=30)
+PASSWORD_RULE = ("8 to 30 characters, not one of the 10,000 most common passwords (422 `too_short`, `too_long`, "
+                 "`password_common` on the field)")
+NewPassword = Field(min_length=8, max_length=30, description=PASSWORD_RULE)
 
 
 # ---- schemas -------------------------------------------------------------------------------
@@ -74,7 +77,7 @@ class SignUpIn(Schema):
     first_name: str = Name30
     last_name: str = Name30
     email: Email30
-    password: str = Name30
+    password: str = NewPassword
     time_zone: str = Field("Asia/Tashkent", min_length=1, max_length=64,
                            json_schema_extra={"pattern": r"^ *[A-Za-z0-9_+/-]+ *$"},
                            description="An IANA time zone of identity's time zone database, e.g. Asia/Tashkent "
@@ -104,7 +107,7 @@ class ForgotIn(Schema):
 
 class ResetIn(Schema):
     token: str = Field(min_length=1, max_length=200)
-    password: str = Name30
+    password: str = NewPassword
 
 
 class Accepted(BaseModel):
@@ -121,7 +124,7 @@ class UserIn(Schema):
     first_name: str = Name30
     last_name: str = Name30
     email: Email30
-    password: str = Name30
+    password: str = NewPassword
     role_id: str = Field(min_length=1, max_length=64)
     group_id: str = Field(min_length=1, max_length=64)
 
@@ -130,9 +133,12 @@ class UserPatch(Schema):
     first_name: str | None = Field(None, min_length=1, max_length=30)
     last_name: str | None = Field(None, min_length=1, max_length=30)
     email: Email30 | None = None
-    password: str | None = Field(None, min_length=1, max_length=30)
+    password: str | None = Field(None, min_length=8, max_length=30, description=PASSWORD_RULE)
     role_id: str | None = Field(None, min_length=1, max_length=64)
     group_id: str | None = Field(None, min_length=1, max_length=64)
+    current_password: str | None = Field(None, min_length=1, max_length=200,
+                                         description="Your current password: needed to change your own password "
+                                                     "or e-mail (403 `current_password_invalid` without it)")
 
 
 class UserQuery(Schema):
@@ -282,6 +288,8 @@ def list_users(query: UserQuery):
 
 @api.operation("POST", "/api/v1/users", "Create a user (admin)", body=UserIn, response=UserOut, status=201,
                errors=(403, 409), permission="manage_users",
+               description="The role must be within the caller's rights (403 `forbidden`): only an administrator "
+                           "creates an administrator.",
                codes={409: ("email_taken",)})
 def create_user(body: UserIn):
     return jsonify(user_json(clients.create_user(**body.model_dump()).user)), 201
@@ -295,7 +303,12 @@ def get_user(id: str):  # noqa: A002 - the path parameter's name
 
 @api.operation("PATCH", "/api/v1/users/{id}", "Edit a user (admin; anyone for their own names and password)",
                body=UserPatch, response=UserOut, errors=(403, 409),
-               codes={404: ("user_not_found",), 409: ("email_taken", "last_admin")})
+               description="A user manager edits only users whose rights are within their own, and gives only "
+                           "roles within their own rights (403 `forbidden`). Changing your own password or "
+                           "e-mail needs `current_password` (403 `current_password_invalid`); a new own "
+                           "password ends your other sessions.",
+               codes={403: ("current_password_invalid",), 404: ("user_not_found",),
+                      409: ("email_taken", "last_admin")})
 def update_user(id: str, body: UserPatch):  # noqa: A002
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     return jsonify(user_json(clients.update_user(id, **changes).user))
@@ -344,14 +357,18 @@ def list_roles():
 
 
 @api.operation("POST", "/api/v1/roles", "Create a role (admin)", body=RoleIn, response=RoleOut, status=201,
-               errors=(403,), permission="manage_roles")
+               errors=(403,), permission="manage_roles",
+               description="Only rights the caller holds can be turned on (403 `forbidden`).")
 def create_role(body: RoleIn):
     return jsonify(role_json(clients.create_role(body.name, body.permissions.model_dump()).role)), 201
 
 
 @api.operation("PATCH", "/api/v1/roles/{id}", "Rename a role or change its permissions (admin)", body=RolePatch,
                response=RoleOut, errors=(403, 409), permission="manage_roles",
-               codes={404: ("role_not_found",), 409: ("role_protected",)})
+               description="Only toggles the caller holds can be changed (403 `forbidden`): only an administrator "
+                           "grants or takes `admin`. Users of the role get 401 `rights_changed` within a second "
+                           "and a refreshed token with the new rights.",
+               codes={404: ("role_not_found",), 409: ("role_protected", "last_admin")})
 def update_role(id: str, body: RolePatch):  # noqa: A002
     perms = body.permissions.model_dump() if body.permissions is not None else None
     return jsonify(role_json(clients.update_role(id, body.name, perms).role))

@@ -45,8 +45,10 @@ def reset_password(token: str, password: str) -> None:
     call(_auth().ResetPassword, idpb.ResetPasswordRequest(token=token, password=password), timeout=5)
 
 
-def check_session() -> bool:
-    return call(_auth().CheckSession, idpb.CheckSessionRequest()).active
+def check_session() -> str:
+    """"" while the caller's token works, else why not (`session_ended`, `rights_changed`)."""
+    resp = call(_auth().CheckSession, idpb.CheckSessionRequest())
+    return "" if resp.active else (resp.reason or "session_ended")
 
 
 def get_me() -> idpb.GetMeResponse:

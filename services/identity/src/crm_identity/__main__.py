@@ -18,7 +18,8 @@ MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
 def _service(settings: IdentitySettings, db) -> IdentityService:
     return IdentityService(db, TokenSigner(read_key(settings.auth_private_key.get())),
                            access_ttl=settings.access_ttl_seconds, refresh_ttl_days=settings.refresh_ttl_days,
-                           reset_ttl=settings.reset_ttl_seconds, public_url=settings.public_url)
+                           reset_ttl=settings.reset_ttl_seconds, public_url=settings.public_url,
+                           limits=settings.limits())
 
 
 def api(settings: IdentitySettings, db):

@@ -110,7 +110,7 @@ def mail(db, mail_id: int) -> OutgoingMail:
 def test_twenty_refused_recipients_do_not_block_a_password_reset(db, keys, tmp_path):
     svc = IdentityService(db, TokenSigner(read_key(keys["access_private"])))
     email = f"{uuid.uuid4().hex[:10]}@t.uz"
-    svc.sign_up(company_name="Co", first_name="Ann", last_name="B", email=email, password="pw")
+    svc.sign_up(company_name="Co", first_name="Ann", last_name="B", email=email, password="pass-1234")
     refused = queue(db, *[f"refused-{i}@t.uz" for i in range(10)], *[f"busy-{i}@t.uz" for i in range(10)])
     svc.forgot_password(email=email, language="en")
     with smtp_server(tmp_path / "mail") as (server, port):

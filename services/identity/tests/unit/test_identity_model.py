@@ -26,7 +26,32 @@ def test_email_and_password_rules():
     model.check_email(errors, "email", "no-at-sign")
     model.check_password(errors, "password", "p" * 31)
     model.check_password(errors, "password", "   ")
-    assert [f["code"] for f in errors.fields] == ["invalid_email", "too_long", "required"]
+    model.check_password(errors, "password", "seven77")
+    model.check_password(errors, "password", " PassWord1 ")  # common, whatever the case
+    assert [f["code"] for f in errors.fields] == ["invalid_email", "too_long", "required", "too_short",
+                                                  "password_common"]
+    assert [f["params"] for f in errors.fields if f["code"] == "too_short"] == [{"min": 8}]
+    ok = FieldCollector()
+    for password in ("pass-1234", "k7m2q9xd", "п" * 30):
+        assert model.check_password(ok, "password", password) == password
+    assert not ok.fields
+
+
+def test_the_common_password_list_ships_with_the_package():
+    common = model.common_passwords()
+    assert len(common) >= 9900 and "123456789" in common and "qwerty123" in common
+    assert all(p == p.lower() for p in common)
+    for used_by_the_tests in ("pass-1234", "same-pass-1", "new-pass-1", "bench-pass-1"):
+        assert not model.is_common_password(used_by_the_tests)
+
+
+def test_nobody_grants_a_right_they_do_not_hold():
+    assert model.beyond(frozenset({"admin"}), ["admin", "manage_billing"]) == []
+    assert model.beyond(frozenset({"manage_roles", "edit_phone"}), ["edit_phone", "admin", "manage_billing"]) == \
+        ["admin", "manage_billing"]
+    old = model.normalize_permissions({"edit_phone": True, "manage_billing": True})
+    new = model.normalize_permissions({"edit_phone": False, "manage_billing": True, "manage_funnels": True})
+    assert model.changed_toggles(old, new) == ["edit_phone", "manage_funnels"]
 
 
 def test_admin_implies_every_permission():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_platform.db import TenantScoped, utcnow
@@ -123,3 +123,14 @@ class OutgoingMail(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     claimed_until: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     failed_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RateBucket(Base):
+    """A token bucket of identity's own attempt limits (login, forgot, reset, current-password checks), kept
+    in the database so every identity replica counts the same attempts: `tokens` left at `updated_at`
+    (seconds since the epoch). `crm_identity.service_layer.limits` says how it is filled and taken."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)

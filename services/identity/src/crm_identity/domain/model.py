@@ -1,13 +1,20 @@
-"""Identity rules with no I/O: field limits, CRM IDs, permissions, default roles."""
+"""Identity rules with no I/O: field limits, CRM IDs, passwords, permissions, default roles."""
 
 from __future__ import annotations
 
+import functools
+import pathlib
 import re
 import secrets
 
 from crm_platform.errors import FieldCollector
 
 NAME_MAX = 30
+PASSWORD_MIN = 8
+PASSWORD_MAX = 30  # the FAQ: every text field, passwords too, holds at most 30 characters
+# The 10,000 most common passwords, lowercased (the head of the list Django ships, made by Royce Williams
+# from breach corpora; one a line, most common first).
+COMMON_PASSWORDS_FILE = pathlib.Path(__file__).with_name("common_passwords.txt")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
@@ -56,13 +63,29 @@ def check_email(errors: FieldCollector, field: str, value: str | None) -> str:
     return normalize_email(email)
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (read once)."""
+    return frozenset(line.strip() for line in COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+                     if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    """Tell whether `password` is on the common list (case and surrounding spaces ignored)."""
+    return password.strip().lower() in common_passwords()
+
+
 def check_password(errors: FieldCollector, field: str, value: str | None) -> str:
-    """Check a password: 1..30 characters, not only spaces."""
+    """Check a new password: 8..30 characters, not only spaces, not one of the common passwords."""
     password = value or ""
     if not password.strip():
         errors.add(field, "required")
-    elif len(password) > NAME_MAX:
-        errors.add(field, "too_long", max=NAME_MAX)
+    elif len(password) < PASSWORD_MIN:
+        errors.add(field, "too_short", min=PASSWORD_MIN)
+    elif len(password) > PASSWORD_MAX:
+        errors.add(field, "too_long", max=PASSWORD_MAX)
+    elif is_common_password(password):
+        errors.add(field, "password_common")
     return password
 
 
@@ -77,6 +100,18 @@ def normalize_permissions(values: dict[str, bool]) -> dict[str, bool]:
 def granted(perms: dict[str, bool]) -> list[str]:
     """Names of the toggles that are on."""
     return [p for p in PERMISSIONS if perms.get(p)]
+
+
+def beyond(held: frozenset[str] | set[str], wanted) -> list[str]:
+    """The rights among `wanted` (names) that a holder of `held` does not hold (an admin holds every one)."""
+    if "admin" in held:
+        return []
+    return [p for p in PERMISSIONS if p in set(wanted) and p not in held]
+
+
+def changed_toggles(old: dict[str, bool], new: dict[str, bool]) -> list[str]:
+    """The toggles that `new` turns on or off compared with `old`."""
+    return [p for p in PERMISSIONS if bool(old.get(p)) != bool(new.get(p))]
 
 
 def valid_time_zone(name: str) -> bool:

@@ -7,6 +7,7 @@ from crm.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
 from crm_platform.db import rfc3339
 from crm_identity.domain import model
+from crm_identity.service_layer.limits import caller_of
 
 PUBLIC_METHODS = {f"/crm.identity.v1.AuthService/{m}" for m in
                   ("SignUp", "Login", "RefreshToken", "Logout", "ForgotPassword", "ResetPassword")}
@@ -48,7 +49,8 @@ class AuthService(pb_grpc.AuthServiceServicer):
 
     def Login(self, request, context):
         return pb.LoginResponse(tokens=tokens_pb(self.svc.login(email=request.email, password=request.password,
-                                                                crm_id=request.crm_id)))
+                                                                crm_id=request.crm_id,
+                                                                caller=caller_of(context.peer()))))
 
     def RefreshToken(self, request, context):
         return pb.RefreshTokenResponse(tokens=tokens_pb(self.svc.refresh(request.refresh_token)))
@@ -58,15 +60,17 @@ class AuthService(pb_grpc.AuthServiceServicer):
         return pb.LogoutResponse()
 
     def ForgotPassword(self, request, context):
-        self.svc.forgot_password(email=request.email, crm_id=request.crm_id, language=request.language)
+        self.svc.forgot_password(email=request.email, crm_id=request.crm_id, language=request.language,
+                                 caller=caller_of(context.peer()))
         return pb.ForgotPasswordResponse()
 
     def ResetPassword(self, request, context):
-        self.svc.reset_password(token=request.token, password=request.password)
+        self.svc.reset_password(token=request.token, password=request.password, caller=caller_of(context.peer()))
         return pb.ResetPasswordResponse()
 
     def CheckSession(self, request, context):
-        return pb.CheckSessionResponse(active=self.svc.check_session(current_principal()))
+        reason = self.svc.check_session(current_principal())
+        return pb.CheckSessionResponse(active=not reason, reason=reason)
 
 
 class DirectoryService(pb_grpc.DirectoryServiceServicer):
@@ -99,7 +103,9 @@ class DirectoryService(pb_grpc.DirectoryServiceServicer):
     def UpdateUser(self, request, context):
         changes = {f: getattr(request, f) for f in ("first_name", "last_name", "email", "role_id", "group_id",
                                                       "password") if request.HasField(f)}
-        return pb.UpdateUserResponse(user=user_pb(self.svc.update_user(current_principal(), request.id, changes)))
+        current = request.current_password if request.HasField("current_password") else None
+        return pb.UpdateUserResponse(user=user_pb(self.svc.update_user(current_principal(), request.id, changes,
+                                                                       current_password=current)))
 
     def DeactivateUser(self, request, context):
         return pb.DeactivateUserResponse(user=user_pb(self.svc.deactivate_user(current_principal(), request.id)))

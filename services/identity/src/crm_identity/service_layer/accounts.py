@@ -66,10 +66,12 @@ class AccountUseCases(IdentityBase):
             tokens = self._issue(s, user)
         return company, user, tokens
 
-    def login(self, *, email: str, password: str, crm_id: str = "") -> dict:
-        """Check the credentials; ask for a CRM ID when they match in several companies."""
+    def login(self, *, email: str, password: str, crm_id: str = "", caller: str = "") -> dict:
+        """Check the credentials; ask for a CRM ID when they match in several companies. Limited per account
+        and per caller before any password is hashed (429 `rate_limited`, limits.py)."""
         email = model.normalize_email(email)
         crm_id = model.normalize_crm_id(crm_id)
+        self.limiter.login(email, caller or "unknown")
         with self.units.write(None) as uow:
             s = uow.session
             q = select(User, Company).join(Company, Company.id == User.company_id).where(
@@ -133,17 +135,22 @@ class AccountUseCases(IdentityBase):
         if family:
             self._revoke_family(family)
 
-    def check_session(self, principal: Principal) -> bool:
-        """Tell whether the caller's user is active and the session not revoked."""
+    def check_session(self, principal: Principal) -> str:
+        """Why the caller's access token no longer works, or "" while it does: `session_ended` when the user
+        is deactivated or the session revoked, `rights_changed` when the rights it was signed with are not the
+        ones the user's role holds now (a role changed, or its permissions: a refresh issues a token with
+        the current ones). The gateway asks this at most once a second per token."""
         if principal.kind != "user":
-            return True
+            return ""
         with self.db.session(company_id=principal.company_id) as s:
             user = s.get(User, principal.user_id)
-            if user is None or not user.active:
-                return False
-            if not principal.session_id:
-                return False
+            if user is None or not user.active or not principal.session_id:
+                return "session_ended"
             revoked = s.execute(select(func.count()).select_from(RefreshSession).where(
                 RefreshSession.family_id == principal.session_id,
                 RefreshSession.revoked_at.is_not(None))).scalar_one()
-            return revoked == 0
+            if revoked:
+                return "session_ended"
+            role = s.get(Role, user.role_id)
+            current = frozenset(model.granted(role.permissions)) if role is not None else frozenset()
+            return "" if current == principal.permissions else "rights_changed"

@@ -1,5 +1,6 @@
 """What every identity use case shares: the database, units of work, the token signer, password hashing,
-and the tokens a login or a refresh issues."""
+the attempt limits, the rule that nobody grants a right they do not hold, and the tokens a login or a
+refresh issues."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from crm_platform.errors import PermissionDenied
 from crm_platform.uow import UnitOfWork, Units
 from crm_identity.adapters.orm import PLATFORM, RefreshSession, Role, User
 from crm_identity.domain import model
+from crm_identity.service_layer.limits import AttemptLimiter, Limits
 
 # OWASP's first recommended argon2id configuration: m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -46,8 +48,9 @@ class IdentityBase:
     """The identity use cases' shared state and plumbing."""
 
     def __init__(self, db: Database, signer: TokenSigner, *, access_ttl: int = 900, refresh_ttl_days: int = 30,
-                 reset_ttl: int = 3600, public_url: str = "http://127.0.0.1:8080"):
+                 reset_ttl: int = 3600, public_url: str = "http://127.0.0.1:8080", limits: Limits | None = None):
         self.db = db
+        self.limiter = AttemptLimiter(db, limits)
         self.units = Units(db, PLATFORM)
         self.signer = signer
         self.access_ttl = access_ttl
@@ -72,6 +75,33 @@ class IdentityBase:
     def _require(principal: Principal, permission: str) -> None:
         if not principal.can(permission):
             raise PermissionDenied("forbidden", "Your role does not allow this", permission=permission)
+
+    @staticmethod
+    def _rights(s: Session, principal: Principal) -> frozenset[str]:
+        """The rights the calling user holds now (their role as stored, not as the token was signed: a
+        demoted administrator's token still says `admin` for up to its 15 minutes); none when the user is
+        gone or deactivated. A service acting for a company keeps what its token names."""
+        if principal.kind != "user":
+            return principal.permissions
+        user = s.get(User, principal.user_id)
+        if user is None or not user.active:
+            return frozenset()
+        role = s.get(Role, user.role_id)
+        return frozenset(model.granted(role.permissions)) if role is not None else frozenset()
+
+    @staticmethod
+    def _require_held(held: frozenset[str], permission: str) -> None:
+        if "admin" not in held and permission not in held:
+            raise PermissionDenied("forbidden", "Your role does not allow this", permission=permission)
+
+    @staticmethod
+    def _require_all(held: frozenset[str], rights) -> None:
+        """No escalation: refuse (403 `forbidden`, naming the first missing right) unless `held` holds every
+        right in `rights` (an administrator holds all; only an administrator holds `admin`)."""
+        missing = model.beyond(held, rights)
+        if missing:
+            raise PermissionDenied("forbidden", "You cannot grant or touch a right you do not hold",
+                                   permission=missing[0])
 
     @staticmethod
     def _publish_user_created(uow: UnitOfWork, user: User) -> None:

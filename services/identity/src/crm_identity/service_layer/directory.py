@@ -1,4 +1,11 @@
-"""The company's directory: users (with the rule that an active administrator remains), groups and roles."""
+"""The company's directory: users (with the rule that an active administrator remains), groups and roles.
+
+No escalation: whoever manages users or roles acts with the rights their role holds now (read from the
+database, not the token), and cannot grant a right they lack: a role manager changes only the toggles they
+hold (so only an administrator grants or takes `admin`), a user manager assigns only roles within their own
+rights and edits only users whose rights are within theirs (so only an administrator assigns an
+administrator role, or edits an administrator's e-mail or password). Changing one's own password or e-mail
+needs the current password, and ends one's other sessions."""
 
 from __future__ import annotations
 
@@ -9,10 +16,10 @@ from sqlalchemy.orm import Session
 from crm.identity.events.v1 import identity_events_pb2 as ev
 from crm_platform.context import Principal
 from crm_platform.db import one_or_not_found, utcnow
-from crm_platform.errors import Conflict, FailedPrecondition, FieldCollector, NotFound
+from crm_platform.errors import Conflict, FailedPrecondition, FieldCollector, NotFound, PermissionDenied
 from crm_identity.adapters.orm import Company, Group, RefreshSession, Role, User
 from crm_identity.domain import model
-from crm_identity.service_layer.base import HASHER, IdentityBase, new_id
+from crm_identity.service_layer.base import HASHER, IdentityBase, new_id, password_ok
 
 
 class DirectoryUseCases(IdentityBase):
@@ -59,7 +66,8 @@ class DirectoryUseCases(IdentityBase):
 
     def create_user(self, principal: Principal, *, first_name: str, last_name: str, email: str, password: str,
                     role_id: str, group_id: str) -> User:
-        """Add a user to the caller's company (admin); publishes UserCreated."""
+        """Add a user to the caller's company (manage_users, with a role within the caller's rights);
+        publishes UserCreated."""
         self._require(principal, "manage_users")
         errors = FieldCollector()
         first_name = model.check_text(errors, "first_name", first_name)
@@ -72,8 +80,11 @@ class DirectoryUseCases(IdentityBase):
             errors.add("group_id", "required")
         with self.units.of(principal) as uow:
             s = uow.session
+            held = self._rights(s, principal)
+            self._require_held(held, "manage_users")
             self._check_refs(s, errors, role_id or None, group_id or None)
             errors.raise_if_any()
+            self._require_all(held, model.granted(s.get(Role, role_id).permissions))
             if s.execute(select(User.id).where(User.email == email)).first() is not None:
                 raise Conflict("email_taken", "User with this email already exists", field="email")
             user = User(id=new_id(), first_name=first_name, last_name=last_name, email=email,
@@ -87,9 +98,13 @@ class DirectoryUseCases(IdentityBase):
             self._publish_user_created(uow, user)
             return user
 
-    def update_user(self, principal: Principal, user_id: str, changes: dict) -> User:
-        """Edit a user (admin, or users editing their own names and password)."""
-        own_profile = user_id == principal.user_id and not ({"role_id", "group_id", "email"} & set(changes))
+    def update_user(self, principal: Principal, user_id: str, changes: dict,
+                    current_password: str | None = None) -> User:
+        """Edit a user (manage_users, for a user within the caller's rights; anyone for their own names and
+        password). One's own password or e-mail changes only with `current_password` (403
+        `current_password_invalid` otherwise), and a new own password ends one's other sessions."""
+        own = user_id == principal.user_id
+        own_profile = own and not ({"role_id", "group_id", "email"} & set(changes))
         if not own_profile:
             self._require(principal, "manage_users")
         errors = FieldCollector()
@@ -100,15 +115,29 @@ class DirectoryUseCases(IdentityBase):
         if "email" in changes:
             clean["email"] = model.check_email(errors, "email", changes["email"])
         if "password" in changes:
-            clean["password_hash"] = HASHER.hash(model.check_password(errors, "password", changes["password"]))
+            password = model.check_password(errors, "password", changes["password"])
+            if not errors.fields:
+                clean["password_hash"] = HASHER.hash(password)
+        checked_hash = None
+        if own and {"password", "email"} & set(changes):
+            errors.raise_if_any()
+            checked_hash = self._check_current_password(principal, current_password)
         with self.units.of(principal) as uow:
             s = uow.session
             user = self._user(s, user_id, lock=True)
+            if checked_hash is not None and user.password_hash != checked_hash:  # changed since the check
+                raise PermissionDenied("current_password_invalid", "The current password is wrong")
+            held = frozenset()  # (a role change is never an own-profile edit: the rights are read below)
+            if not own_profile:
+                held = self._rights(s, principal)
+                self._require_held(held, "manage_users")
+                self._require_all(held, model.granted(s.get(Role, user.role_id).permissions))
             self._check_refs(s, errors, changes.get("role_id"), changes.get("group_id"))
             errors.raise_if_any()
             if "role_id" in changes:
                 clean["role_id"] = changes["role_id"]
                 if user.role_id != changes["role_id"]:
+                    self._require_all(held, model.granted(s.get(Role, changes["role_id"]).permissions))
                     self._ensure_admin_remains(s, user, new_role_id=changes["role_id"])
             if "group_id" in changes:
                 clean["group_id"] = changes["group_id"]
@@ -123,13 +152,28 @@ class DirectoryUseCases(IdentityBase):
                     s.flush()
                 except IntegrityError as exc:
                     raise Conflict("email_taken", "User with this email already exists", field="email") from exc
-            if "password_hash" in changed:
-                s.execute(update(RefreshSession).where(RefreshSession.user_id == user.id,
-                                                       RefreshSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+            if "password_hash" in changed:  # every session ends; one's own change keeps the session it came from
+                ended = update(RefreshSession).where(RefreshSession.user_id == user.id,
+                                                     RefreshSession.revoked_at.is_(None))
+                if own and principal.session_id:
+                    ended = ended.where(RefreshSession.family_id != principal.session_id)
+                s.execute(ended.values(revoked_at=utcnow()))
             if changed:
                 uow.publish(user.id, ev.UserUpdated(user_id=user.id,
                                                     changed_fields=[c.replace("_hash", "") for c in changed]))
             return user
+
+    def _check_current_password(self, principal: Principal, current_password: str | None) -> str:
+        """Check the caller's own current password (limited per user: a stolen access token gives no
+        unlimited guesses); return the hash it matched. 403 `current_password_invalid` when missing or wrong."""
+        if not current_password:
+            raise PermissionDenied("current_password_invalid", "Enter your current password")
+        self.limiter.password_check(principal.user_id)
+        with self.db.session(company_id=principal.company_id) as s:
+            stored = self._user(s, principal.user_id).password_hash
+        if not password_ok(stored, current_password):
+            raise PermissionDenied("current_password_invalid", "The current password is wrong")
+        return stored
 
     @staticmethod
     def _lock_company(s: Session, company_id: str) -> None:
@@ -167,11 +211,15 @@ class DirectoryUseCases(IdentityBase):
             raise FailedPrecondition("last_admin", "The company must keep at least one active administrator")
 
     def deactivate_user(self, principal: Principal, user_id: str) -> User:
-        """Deactivate a user (admin): its sessions end at once; publishes UserDeactivated."""
+        """Deactivate a user (manage_users, for a user within the caller's rights): its sessions end at once;
+        publishes UserDeactivated."""
         self._require(principal, "manage_users")
         with self.units.of(principal) as uow:
             s = uow.session
             user = self._user(s, user_id, lock=True)
+            held = self._rights(s, principal)
+            self._require_held(held, "manage_users")
+            self._require_all(held, model.granted(s.get(Role, user.role_id).permissions))
             if not user.active:
                 return user
             self._ensure_admin_remains(s, user, new_role_id=None)
@@ -235,9 +283,13 @@ class DirectoryUseCases(IdentityBase):
     def create_role(self, principal: Principal, name: str, permissions: dict) -> Role:
         self._require(principal, "manage_roles")
         name = self._group_name(name)
+        perms = model.normalize_permissions(permissions)
         with self.units.of(principal) as uow:
             s = uow.session
-            role = Role(id=new_id(), name=name, permissions=model.normalize_permissions(permissions), system=False)
+            held = self._rights(s, principal)
+            self._require_held(held, "manage_roles")
+            self._require_all(held, model.granted(perms))
+            role = Role(id=new_id(), name=name, permissions=perms, system=False)
             s.add(role)
             return role
 
@@ -250,7 +302,10 @@ class DirectoryUseCases(IdentityBase):
             if perms is not None and not perms["admin"]:  # may take admin away: check in turn (_lock_company)
                 self._lock_company(s, principal.company_id)
             role = one_or_not_found(s, select(Role).where(Role.id == role_id), "role_not_found", "Role not found")
+            held = self._rights(s, principal)
+            self._require_held(held, "manage_roles")
             if perms is not None:
+                self._require_all(held, model.changed_toggles(role.permissions, perms))
                 if role.system and not perms["admin"]:
                     raise FailedPrecondition("role_protected", "The administrator role keeps its rights")
                 takes_admin = role.permissions.get("admin") and not perms["admin"]

@@ -17,8 +17,10 @@ from crm_identity.service_layer.base import HASHER, IdentityBase, new_id, sha256
 
 class PasswordUseCases(IdentityBase):
     # ---- password reset -----------------------------------------------------------------
-    def forgot_password(self, *, email: str, crm_id: str = "", language: str = "ru") -> None:
-        """Queue the request; the mail worker decides whether anything is sent (constant-time answer)."""
+    def forgot_password(self, *, email: str, crm_id: str = "", language: str = "ru", caller: str = "") -> None:
+        """Queue the request; the mail worker decides whether anything is sent (constant-time answer).
+        Limited per account (known or not: the same answer) and per caller."""
+        self.limiter.forgot(model.normalize_email(email), caller or "unknown")
         with self.units.write(None) as uow:
             s = uow.session
             s.add(ResetRequest(email=model.normalize_email(email)[:320], crm_id=model.normalize_crm_id(crm_id)[:16],
@@ -49,12 +51,13 @@ class PasswordUseCases(IdentityBase):
                 req.processed_at = utcnow()
             return len(requests)
 
-    def reset_password(self, *, token: str, password: str) -> None:
+    def reset_password(self, *, token: str, password: str, caller: str = "") -> None:
         """Set a new password with a valid token; burn it and end every session of the user.
 
         The user's row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers take the database in
         turn) before the token is checked: resets of one user run one after the other, and each sees the
-        tokens the previous one burned, so a token sets a password once."""
+        tokens the previous one burned, so a token sets a password once. Limited per caller."""
+        self.limiter.reset(caller or "unknown")
         errors = FieldCollector()
         password = model.check_password(errors, "password", password)
         errors.raise_if_any()

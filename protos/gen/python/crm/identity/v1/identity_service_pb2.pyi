@@ -195,10 +195,12 @@ class CheckSessionRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CheckSessionResponse(_message.Message):
-    __slots__ = ("active",)
+    __slots__ = ("active", "reason")
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     active: bool
-    def __init__(self, active: _Optional[bool] = ...) -> None: ...
+    reason: str
+    def __init__(self, active: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class GetMeRequest(_message.Message):
     __slots__ = ()
@@ -275,7 +277,7 @@ class CreateUserResponse(_message.Message):
     def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
 class UpdateUserRequest(_message.Message):
-    __slots__ = ("id", "first_name", "last_name", "email", "role_id", "group_id", "password")
+    __slots__ = ("id", "first_name", "last_name", "email", "role_id", "group_id", "password", "current_password")
     ID_FIELD_NUMBER: _ClassVar[int]
     FIRST_NAME_FIELD_NUMBER: _ClassVar[int]
     LAST_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -283,6 +285,7 @@ class UpdateUserRequest(_message.Message):
     ROLE_ID_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     id: str
     first_name: str
     last_name: str
@@ -290,7 +293,8 @@ class UpdateUserRequest(_message.Message):
     role_id: str
     group_id: str
     password: str
-    def __init__(self, id: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., role_id: _Optional[str] = ..., group_id: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    current_password: str
+    def __init__(self, id: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., role_id: _Optional[str] = ..., group_id: _Optional[str] = ..., password: _Optional[str] = ..., current_password: _Optional[str] = ...) -> None: ...
 
 class UpdateUserResponse(_message.Message):
     __slots__ = ("user",)
