@@ -28,20 +28,25 @@ class StoreHandler:
         return "250 Message accepted for delivery"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=1025)
-    parser.add_argument("--dir", default="var/mail")
-    args = parser.parse_args()
-    controller = Controller(StoreHandler(pathlib.Path(args.dir)), hostname="127.0.0.1", port=args.port)
+def serve(handler, port: int, banner: str) -> None:
+    """Serve SMTP with `handler` on 127.0.0.1:`port` until SIGTERM or SIGINT."""
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    print(f"mail catcher: smtp://127.0.0.1:{args.port} -> {args.dir}/*.eml", flush=True)
+    print(banner, flush=True)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.run_until_complete(stop.wait())
     controller.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument("--dir", default="var/mail")
+    args = parser.parse_args()
+    serve(StoreHandler(pathlib.Path(args.dir)), args.port, f"mail catcher: smtp://127.0.0.1:{args.port} -> {args.dir}/*.eml")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ import uuid
 import pytest
 import requests
 
+from crm.records.events.v1 import records_events_pb2 as rev
+from tests.faults import effects
+from tests.faults.history import History, one_each, read_topic
 from tests.support.crm import add_stages, count_tasks, create_process, funnel, new_deal, stage_named, tasks
 from tests.support.infra import free_port, wait_for, wait_port
 from tests.support.system import Api, sign_up, start_system
@@ -41,10 +44,14 @@ def test_broker_down_30s_while_1000_deals_move(system, api):
     deals = [new_deal(admin)["id"] for _ in range(200)]
     system.stop("broker")
     down_at = time.monotonic()
+    h = History("broker down")
 
     def move(item):
         deal_id, stage = item
-        return admin.patch(f"/api/v1/deals/{deal_id}", json={"stage_id": stage}).status_code
+        code = admin.patch(f"/api/v1/deals/{deal_id}", json={"stage_id": stage}).status_code
+        if code == 200:  # a deal's moves are in separate rounds: acknowledged in its order
+            h.ack("move", deal_id, stage)
+        return code
 
     # 1,000 moves in five rounds, every deal once a round: one deal's moves never overtake each other
     # (a request stalled for a second let the next move of its deal run first, and the stalled one then
@@ -62,6 +69,13 @@ def test_broker_down_30s_while_1000_deals_move(system, api):
     time.sleep(3)  # nothing more arrives late
     counts = count_tasks(admin, set(deals))
     assert sum(counts.values()) == 1000 and set(counts.values()) == {5}
+    moves = h.acked("move")
+    h.check("tasks per deal", effects.expected_tasks(moves), effects.tasks_per_deal(admin, deals))
+    changed = rev.DealStageChanged.DESCRIPTOR.full_name
+    events = read_topic(system.env["KAFKA_BOOTSTRAP_SERVERS"], ["crm.records.deal.v1"], {changed: rev.DealStageChanged})
+    h.check_events("DealStageChanged per deal (broker, republished from the outbox)",
+                   {k: [e for e in v if e.event_type == changed] for k, v in events.items() if k in moves}, moves,
+                   lambda e: e.message.deal.stage_id)
 
 
 NEEDS = {  # a request that needs the service, and one that does not
@@ -117,6 +131,8 @@ def test_a_killed_service_fails_fast_and_loses_no_acknowledged_write(system, api
         assert admin.get(f"/api/v1/deals/{deal_id}").status_code == 200
     listed = _all_deal_ids(admin, prefix)
     assert set(acknowledged) <= listed
+    History(f"{service} killed").check("acknowledged deals (listed)", one_each(acknowledged),
+                                       {d: [d] for d in listed}, optional=one_each(listed - set(acknowledged)))
     # a create cut off by the kill either did not happen or happened whole (deal, history, event)
     for deal_id in listed - set(acknowledged):
         history = admin.get(f"/api/v1/deals/{deal_id}/history").json()["items"]
@@ -197,6 +213,8 @@ def test_consumer_killed_between_database_and_offset_commit(system, api):
     admin.patch(f"/api/v1/deals/{later['id']}", json={"stage_id": stage_a})
     wait_for(lambda: tasks(admin, deal_id=later["id"]), timeout=60, message="the next task")
     assert len(tasks(admin, deal_id=deal["id"])) == 1  # the redelivered event had no second effect
+    History("consumer killed").check("tasks per deal", {deal["id"]: ["task"], later["id"]: ["task"]},
+                                     effects.tasks_per_deal(admin, [deal["id"], later["id"]]))
 
 
 def test_poison_message_goes_to_the_dead_letter_topic(system, api):

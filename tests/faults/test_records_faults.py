@@ -8,6 +8,7 @@ import time
 import pytest
 
 from crm.records.events.v1 import records_events_pb2 as rev
+from tests.faults.history import History, read_topic
 from tests.support.events import collect
 from tests.support.infra import wait_for, wait_port
 from tests.support.system import Api, sign_up
@@ -50,3 +51,8 @@ def test_a_deal_saved_while_the_broker_is_down_is_announced_later(own_system):
     found = collect(own_system.env["KAFKA_BOOTSTRAP_SERVERS"], "crm.records.deal.v1", rev.DealCreated,
                     lambda m: m.deal.id == deal_id, timeout=60)
     assert found[0][1].deal.title == "Offline"
+    created = rev.DealCreated.DESCRIPTOR.full_name
+    events = read_topic(own_system.env["KAFKA_BOOTSTRAP_SERVERS"], ["crm.records.deal.v1"], {created: rev.DealCreated})
+    History("broker down under records").check_events(
+        "DealCreated of the deal (broker)", {deal_id: [e for e in events.get(deal_id, []) if e.event_type == created]},
+        {deal_id: ["Offline"]}, lambda e: e.message.deal.title)

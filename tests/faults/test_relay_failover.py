@@ -20,12 +20,12 @@ import uuid
 
 import psycopg
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from crm.pipeline.events.v1 import pipeline_events_pb2 as ev
 from crm_pipeline.adapters.orm import OUTBOX
 from crm_platform.db import Database
 from crm_platform.outbox import add_events, event_rows
+from tests.faults.history import History, read_outbox, read_topic
 from tests.support.infra import ROOT, Broker, postgres_available, postgres_database, wait_for
 from tests.support.system import stack_mod
 
@@ -49,29 +49,6 @@ def _mid_batch(admin) -> bool:
     return admin.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                          "WHERE l.relation = 'outbox'::regclass AND l.mode = 'RowShareLock' "
                          "AND a.state = 'idle in transaction'").fetchone()[0] > 0
-
-
-def _read_back(bootstrap: str, expect: int, timeout: float = 60):
-    """Every record of TOPIC from the start, per key in log order: (event id, sequence, raw value)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        by_key: dict[str, list[tuple[str, int, bytes]]] = {}
-        seen, deadline = 0, time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500).values():
-                for r in records:
-                    msg = ev.FunnelChanged.FromString(r.value)
-                    by_key.setdefault(r.key.decode(), []).append((msg.metadata.event_id, msg.version, r.value))
-                    seen += 1
-            ends = consumer.end_offsets(tps)
-            if seen >= expect and all(consumer.position(tp) >= ends[tp] for tp in tps):
-                break
-        return by_key
-    finally:
-        consumer.close()
 
 
 @pytest.mark.timeout(600)
@@ -159,21 +136,15 @@ def _run(url: str, broker: Broker, procs: list, tmp_path) -> None:
              == 0, timeout=120, interval=0.2, message="every event published")
 
     total = KEYS * PER_KEY
-    log = _read_back(broker.bootstrap, total)
-    redelivered = 0
-    for k in keys:
-        got = log.get(k, [])
-        first_seen: dict[str, bytes] = {}
-        sequence = []
-        for event_id, version, raw in got:
-            if event_id in first_seen:
-                assert first_seen[event_id] == raw  # a duplicate only as an exact redelivery
-                redelivered += 1
-                continue
-            first_seen[event_id] = raw
-            sequence.append((event_id, version))
-        assert [e for e, _ in sequence] == written[k], k  # none lost, none reordered
-        assert [v for _, v in sequence] == list(range(1, PER_KEY + 1))
+    # the history checker: every written event on the broker once (a repeat only as an exact
+    # redelivery), in its key's order; the outbox holds the same sequence
+    h = History("two relays, one killed mid-batch")
+    events = read_topic(broker.bootstrap, [TOPIC], {ev.FunnelChanged.DESCRIPTOR.full_name: ev.FunnelChanged})
+    h.check_events("events per key (broker), by id", events, written, lambda e: e.event_id)
+    p = h.check_events("events per key (broker), by sequence", events, {k: list(range(1, PER_KEY + 1)) for k in keys},
+                       lambda e: e.message.version)
+    h.check_events("events per key (outbox)", read_outbox(url, [TOPIC]), written, lambda e: e.event_id)
+    redelivered = p.redelivered
     print(f"takeover {takeover:.2f}s; {total} events, {redelivered} redelivered after the kill")
     admin.close()
     db.dispose()

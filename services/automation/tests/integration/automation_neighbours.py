@@ -21,7 +21,7 @@ from crm.pipeline.v1 import pipeline_service_pb2 as ppb
 from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
 from crm.records.v1 import records_service_pb2 as rpb
 from crm.records.v1 import records_service_pb2_grpc as rgrpc
-from crm_platform.auth import SERVICE, TokenSigner, TokenVerifier, read_key
+from crm_platform.auth import TokenSigner, TokenVerifier, read_key
 from crm_platform.context import Principal
 from tests.support.infra import ROOT, free_port, wait_for
 
@@ -188,10 +188,10 @@ class Company:
             admin=admin)), metadata=self.md(), timeout=10).role
         group = d.ListGroups(ipb.ListGroupsRequest(), metadata=self.md(), timeout=10).groups[0]
         email = f"u{uuid.uuid4().hex[:8]}@t.uz"
-        user = d.CreateUser(ipb.CreateUserRequest(first_name="Olga", last_name="Li", email=email, password="pw-1234",
+        user = d.CreateUser(ipb.CreateUserRequest(first_name="Olga", last_name="Li", email=email, password="pass-1234",
                                                   role_id=role.id, group_id=group.id), metadata=self.md(),
                             timeout=10).user
-        token = self.n.auth.Login(ipb.LoginRequest(email=email, password="pw-1234"), timeout=30).tokens.access_token
+        token = self.n.auth.Login(ipb.LoginRequest(email=email, password="pass-1234"), timeout=30).tokens.access_token
         return user.id, token
 
     def deactivate(self, user_id: str) -> None:
@@ -199,8 +199,8 @@ class Company:
 
     def service_md(self, user_id: str | None = None) -> list[tuple[str, str]]:
         """A business process acting for this company (a service token)."""
-        token = TokenSigner(read_key(self.n.keys["service_private"])).sign(
-            typ=SERVICE, company_id=self.id, user_id=user_id or self.admin_id, ttl=_dt.timedelta(minutes=5))
+        token = TokenSigner(read_key(self.n.keys["service_private"])).sign_service(
+            caller="automation", callee="records", company_id=self.id, user_id=user_id or self.admin_id)
         return [("authorization", f"Bearer {token}")]
 
     def deal(self, responsible_id: str = "", md=None) -> rpb.Deal:

@@ -22,6 +22,7 @@ from crm_identity.__main__ import MIGRATIONS
 from crm_identity.adapters.mailer import MailWorker, SmtpMailer
 from crm_identity.adapters.orm import OutgoingMail
 from crm_identity.service_layer.services import IdentityService
+from tests.support.outages import SqliteLock
 from tests.support.infra import ROOT, free_port, postgres_available, postgres_database, read_mails, wait_for
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -228,3 +229,42 @@ def test_two_mailers_on_one_postgresql_database_deliver_each_mail_once(tmp_path)
 
 def test_two_mailers_on_one_sqlite_database_deliver_each_mail_once(tmp_path):
     _two_mailers_deliver_each_once(f"sqlite:///{tmp_path / 'identity.db'}", tmp_path)
+
+
+class LockingHandler(RefusingHandler):
+    """Accepts mails; the first one it accepts locks the mailer's SQLite database (`BEGIN EXCLUSIVE`) for
+    `hold` seconds, so the mailer must write that mail's outcome while the database is away."""
+
+    def __init__(self, folder, db_path, hold: float):
+        super().__init__(folder)
+        self.lock, self.hold, self.locked_at = SqliteLock(db_path), hold, None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.locked_at is None:
+            self.lock.start()
+            self.locked_at = time.monotonic()
+            threading.Timer(self.hold, self.lock.stop).start()
+        return answer
+
+
+def test_a_mail_accepted_while_the_database_is_locked_is_marked_sent_when_it_is_back(tmp_path):
+    """The server accepted the mail; the database was locked for 25 s (two and a half busy timeouts):
+    the outcome waits and is written when the lock goes, the batch goes on, nothing is sent twice."""
+    with database("sqlite", tmp_path) as db:
+        ids = queue(db, "first@t.uz", "second@t.uz", "third@t.uz")
+        handler = LockingHandler(tmp_path / "mail", tmp_path / "identity.db", hold=25.0)
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        try:
+            mailer = SmtpMailer(db, "127.0.0.1", controller.port, "CRM <no-reply@crm.local>", timeout=5)
+            assert mailer.send_pending() == 3
+            waited = time.monotonic() - handler.locked_at
+            assert mailer.send_pending() == 0  # nothing left due: no mail goes out twice
+        finally:
+            controller.stop()
+        assert waited >= 25.0  # the first outcome was written after the lock went
+        assert dict(handler.accepted) == {"first@t.uz": 1, "second@t.uz": 1, "third@t.uz": 1}
+        for i in ids:
+            row = mail(db, i)
+            assert row.sent_at is not None and row.claimed_by is None and row.body == "" and row.attempts == 0

@@ -23,7 +23,7 @@ from kafka.errors import (KafkaConnectionError, KafkaTimeoutError, NoBrokersAvai
 from sqlalchemy import Table, delete, event, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from crm_platform import metrics
+from crm_platform import failpoints, metrics
 from crm_platform.context import request_id_var
 from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 from crm_platform.messaging import PRODUCER_DELIVERY_TIMEOUT_S, KafkaUnavailable, TopicManager, make_producer
@@ -281,6 +281,7 @@ class OutboxRelay:
                 rows = cur.fetchall()
                 done, failed = self._produce(rows) if rows else ([], [])
                 if done:
+                    failpoints.reach("relay.after_publish")  # acknowledged by the broker, not marked yet
                     cur.execute(self._sql["done"], (utcnow(), done), prepare=False)
                 for row, err, counted in failed:
                     if not counted:
@@ -327,6 +328,8 @@ class OutboxRelay:
                                     or_(o.c.id.in_(due), o.c.aggregate_id.not_in(held)))
                              .order_by(o.c.id).limit(self.batch)).all()
         done, failed = self._produce(rows) if rows else ([], [])
+        if done:
+            failpoints.reach("relay.after_publish")  # acknowledged by the broker, not marked yet
         if done or failed:
             with self.db.session(write=True) as s:
                 now = utcnow()

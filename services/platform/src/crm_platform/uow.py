@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from crm_platform import failpoints
 from crm_platform.context import Principal
 from crm_platform.db import Database
 from crm_platform.idempotency import CallKey, IdempotencyStore, pending_call
@@ -113,6 +114,10 @@ class Units:
                 uow._claim()
                 yield uow
                 uow._flush()
+                if uow._call is not None:  # the fault suite's crash points of an idempotent call
+                    failpoints.reach("uow.before_commit")
+            if uow._call is not None:
+                failpoints.reach("uow.after_commit")
         except BaseException:
             if uow is not None and uow._call is not None:  # the claim rolled back with the work
                 uow._call.claimed = uow._call.answered = False

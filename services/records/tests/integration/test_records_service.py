@@ -148,10 +148,13 @@ def test_rules_hold_on_the_automation_path_and_another_company_sees_nothing(reco
     _pipeline(records, "UpdateStageRules")(ppb.UpdateStageRulesRequest(rules=ppb.StageRules(
         stage_id=stage, required=["amount"])), metadata=company.md())
     code, body = _error(lambda: stub.CreateDeal(pb.CreateDealRequest(title="X", stage_id=stage),
-                                                metadata=company.service_md()))
+                                                metadata=company.md()))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and body["code"] == "required_fields_missing"
+    code, body = _error(lambda: stub.CreateDeal(pb.CreateDealRequest(title="X", stage_id=stage, amount="1"),
+                                                metadata=company.service_md()))
+    assert code == grpc.StatusCode.PERMISSION_DENIED  # a process may create tasks, nothing else
     deal = stub.CreateDeal(pb.CreateDealRequest(title="X", stage_id=stage, amount="12.5"),
-                           metadata=company.service_md()).deal
+                           metadata=company.md()).deal
     assert deal.amount_tiyin == 1250
     other = type(company)(records["neighbours"], records["keys"])
     for call in (lambda: stub.GetDeal(pb.GetDealRequest(id=deal.id), metadata=other.md()),

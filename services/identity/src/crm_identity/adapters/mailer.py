@@ -19,6 +19,11 @@ it was given up for good.
 - **No mail blocks another.** A refusal is recorded and the batch goes on with the next mail on the
   same connection (smtplib resets the transaction). A failed or waiting mail leaves the due set,
   so later mails (a password reset) go out in the next batch at the latest.
+- **Database gone after the server accepted.** Writing a mail's outcome waits a transient database
+  error out (`crm_platform.faults`: locked, refusing connections), with capped backoff, for as long
+  as the claim's lease leaves time: a mail the server accepted while the database was away is
+  marked sent when it comes back, not sent again. Only when the lease would run out does the write
+  give up (the mail then goes out a second time: delivery stays at least once).
 - **SMTP down.** A connection that cannot be opened is not the mails' fault: their claims are
   released without counting an attempt, and the worker backs off (up to 5 s) until the server answers.
 """
@@ -37,6 +42,7 @@ from email.message import EmailMessage
 from prometheus_client import Counter
 from sqlalchemy import or_, select, update
 
+from crm_platform import faults
 from crm_platform.db import Database, utcnow
 from crm_identity.adapters.orm import OutgoingMail
 
@@ -121,12 +127,26 @@ class SmtpMailer:
                 row.claimed_by, row.claimed_until = claim_id, until
             return claim_id, [Claimed(r.id, r.recipient, r.subject, r.body, r.attempts or 0) for r in rows]
 
-    def _finish(self, claim_id: str, mail_id: int, **values) -> bool:
-        """Write a mail's outcome and end its claim, if the claim is still ours."""
-        with self.db.session(write=True) as s:
-            done = s.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id,
-                                                        OutgoingMail.claimed_by == claim_id)
-                             .values(claimed_by=None, claimed_until=None, **values)).rowcount
+    def _finish(self, claim_id: str, mail_id: int, deadline: float | None = None, **values) -> bool:
+        """Write a mail's outcome and end its claim, if the claim is still ours. A transient database
+        error is waited out until `deadline` (monotonic; the claim's lease less a margin)."""
+        attempt = 0
+        while True:
+            try:
+                with self.db.session(write=True) as s:
+                    done = s.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id,
+                                                                OutgoingMail.claimed_by == claim_id)
+                                     .values(claimed_by=None, claimed_until=None, **values)).rowcount
+                break
+            except Exception as exc:
+                left = (deadline - time.monotonic()) if deadline is not None else 0.0
+                if not faults.is_transient(exc) or left <= 0:
+                    raise
+                attempt += 1
+                wait = min(faults.backoff(attempt), left)
+                log.warning("mail %s: its outcome not written yet (%s); again in %.1f s", mail_id,
+                            faults.describe(exc, 200), wait)
+                time.sleep(wait)
         if not done:
             log.warning("mail %s: its claim ran out before its outcome was written", mail_id)
         return bool(done)
@@ -139,20 +159,20 @@ class SmtpMailer:
                                                      OutgoingMail.id.in_([m.id for m in mails]))
                           .values(claimed_by=None, claimed_until=None))
 
-    def record_failure(self, claim_id: str, mail: Claimed, exc: BaseException) -> str:
+    def record_failure(self, claim_id: str, mail: Claimed, exc: BaseException, deadline: float | None = None) -> str:
         """Count a failed attempt: wait and try again, or give the mail up. Returns the kind of failure."""
         kind = classify(exc)
         attempts, error, now = mail.attempts + 1, f"{type(exc).__name__}: {exc}"[:2000], utcnow()
         if kind == PERMANENT or attempts >= self.max_attempts:
             reason = "refused" if kind == PERMANENT else "attempts"
-            if self._finish(claim_id, mail.id, attempts=attempts, last_error=error, failed_at=now,
+            if self._finish(claim_id, mail.id, deadline, attempts=attempts, last_error=error, failed_at=now,
                             next_attempt_at=None, body=""):
                 MAILS_FAILED.labels(reason).inc()
                 log.error("mail %s to %s given up after %d attempt(s): %s", mail.id, mail.recipient, attempts,
                           error)
         else:
             wait = self.backoff[min(attempts, len(self.backoff)) - 1]
-            if self._finish(claim_id, mail.id, attempts=attempts, last_error=error,
+            if self._finish(claim_id, mail.id, deadline, attempts=attempts, last_error=error,
                             next_attempt_at=now + _dt.timedelta(seconds=wait)):
                 MAILS_RETRIED.inc()
                 log.warning("mail %s to %s refused for now (attempt %d, again in %s s): %s", mail.id,
@@ -177,6 +197,7 @@ class SmtpMailer:
         if not mails:
             return 0
         started = time.monotonic()
+        deadline = started + self.lease - self.timeout  # an outcome written before the lease runs out
         try:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         except OSError:
@@ -191,11 +212,11 @@ class SmtpMailer:
                 try:
                     smtp.send_message(self._message(mail))
                 except Exception as exc:  # noqa: BLE001 - classified: this mail's failure or the server's
-                    if self.record_failure(claim_id, mail, exc) == CONNECTION:
+                    if self.record_failure(claim_id, mail, exc, deadline) == CONNECTION:
                         self.release(claim_id, mails[i + 1:])
                         raise
                     continue
-                if self._finish(claim_id, mail.id, sent_at=utcnow(), next_attempt_at=None, body=""):
+                if self._finish(claim_id, mail.id, deadline, sent_at=utcnow(), next_attempt_at=None, body=""):
                     sent += 1  # the body's link is a credential: kept no longer than needed
                     MAILS_SENT.inc()
         finally:
