@@ -290,7 +290,8 @@ class Bench:
         self.env = stack_mod.environment(self.var, ports=ports, database_urls=self.db_urls, extra={
             # Load comes from one IP and one company: the shipped per-IP/per-company limits would answer 429.
             "GATEWAY_IP_PER_MINUTE": "100000000", "GATEWAY_COMPANY_PER_MINUTE": "100000000",
-            "GATEWAY_LOGIN_PER_IP_PER_MINUTE": "100000", "GATEWAY_LOGIN_PER_ACCOUNT_PER_MINUTE": "100000",
+            "GATEWAY_LOGIN_PER_IP_PER_MINUTE": "100000", "GATEWAY_SIGNUP_PER_IP_PER_MINUTE": "100000",
+            "GATEWAY_BULK_PER_COMPANY_PER_MINUTE": "100000", "GATEWAY_LOGIN_PER_ACCOUNT_PER_MINUTE": "100000",
             "IDENTITY_LOGIN_PER_ACCOUNT_PER_MINUTE": "100000", "IDENTITY_LOGIN_PER_CALLER_PER_MINUTE": "100000",
             "IDENTITY_ACCESS_TOKEN_TTL_SECONDS": "14400", "LOG_LEVEL": "WARNING"})
         self.stack = stack_mod.Stack(self.env, log_dir=self.var / "log")

@@ -14,7 +14,6 @@ The tools live in their own virtualenvs made by `make venv` (.tools/compose, .to
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import json
 import pathlib
 import re
@@ -23,20 +22,7 @@ import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-COMPOSE = ROOT / ".tools" / "compose" / "bin" / "docker-compose"
-COMPOSE_PY = ROOT / ".tools" / "compose" / "bin" / "python"
-K8S_PY = ROOT / ".tools" / "k8s" / "bin" / "python"
-
-_spec = importlib.util.spec_from_file_location("deploy_generate", ROOT / "deploy" / "generate.py")
-gen = importlib.util.module_from_spec(_spec)
-sys.modules["deploy_generate"] = gen
-_spec.loader.exec_module(gen)
-
-
-def _tool(path: pathlib.Path) -> str:
-    assert path.exists(), f"{path.relative_to(ROOT)} is missing: run `make venv` (it installs the deploy tools)"
-    return str(path)
+from tests.support.deploy import COMPOSE, COMPOSE_PY, ROOT, gen, tool as _tool
 
 
 def code_processes(root: pathlib.Path = ROOT) -> set[tuple[str, str]]:
@@ -45,10 +31,12 @@ def code_processes(root: pathlib.Path = ROOT) -> set[tuple[str, str]]:
 
 
 def service_processes(commands: dict[str, list[str]]) -> set[tuple[str, str]]:
-    """(module, role) of the commands that run `python -m crm_<svc> <role>`."""
+    """(module, role) of the commands that run `python -m crm_<svc> <role>` (crm_platform's tools, such as
+    the topics command, are not services)."""
     found = set()
     for cmd in commands.values():
-        if len(cmd) >= 4 and cmd[:2] == ["python", "-m"] and cmd[2].startswith("crm_"):
+        if (len(cmd) >= 4 and cmd[:2] == ["python", "-m"] and cmd[2].startswith("crm_")
+                and not cmd[2].startswith("crm_platform")):
             found.add((cmd[2], cmd[3]))
     return found
 
@@ -56,28 +44,6 @@ def service_processes(commands: dict[str, list[str]]) -> set[tuple[str, str]]:
 def drift(code: set, deployed: set) -> list[str]:
     return ([f"{m} {r}: in the code, not deployed" for m, r in sorted(code - deployed)]
             + [f"{m} {r}: deployed, not in the code" for m, r in sorted(deployed - code)])
-
-
-# --- fixtures -------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def compose_config() -> dict:
-    """docker-compose's own resolved view of docker-compose.yml (env_file merged, paths resolved)."""
-    out = subprocess.run([_tool(COMPOSE), "-f", str(ROOT / "docker-compose.yml"), "config"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    as_json = subprocess.run([_tool(COMPOSE_PY), "-c", "import json,sys,yaml; json.dump(yaml.safe_load(sys.stdin), "
-                              "sys.stdout)"], input=out.stdout, capture_output=True, text=True, check=True)
-    return json.loads(as_json.stdout)
-
-
-@pytest.fixture(scope="module")
-def k8s() -> dict:
-    """Rendered base and overlays, each resource validated (deploy/check.py)."""
-    out = subprocess.run([_tool(K8S_PY), str(ROOT / "deploy" / "check.py")], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, f"invalid manifests:\n{out.stderr}"
-    return json.loads(out.stdout)
 
 
 # --- generated files ------------------------------------------------------------------------------
@@ -139,7 +105,7 @@ def test_compose_runs_every_process_type_of_the_code(compose_config):
     assert services["gateway"]["ports"][0]["published"] in (8080, "8080")
     for sim in gen.discover_simulators():
         assert commands[sim.name] == ["python", "-m", sim.module]
-    for infra in ("postgres", "db-init", "kafka", "kafka-init", "mailpit", "keygen"):
+    for infra in ("postgres", "db-init", *gen.kafka_nodes(), "kafka-init", "mailpit", "keygen"):
         assert infra in services, infra
 
 
@@ -161,13 +127,13 @@ def test_compose_runs_the_entry_points_make_run_runs(compose_config):
             assert argv in commands.values(), f"{line}: no compose service runs {argv}"
         else:
             assert name.strip() in ("broker", "mail"), f"{line}: not in docker-compose.yml"
-    assert {"kafka", "mailpit"} <= set(commands)
+    assert {*gen.kafka_nodes(), "mailpit"} <= set(commands)
 
 
 def test_compose_health_checks_and_start_order(compose_config):
     services = compose_config["services"]
     one_shots = {n for n, s in services.items() if s.get("restart") == "no"}
-    assert one_shots == {"db-init", "kafka-init", "keygen"}
+    assert one_shots == {"db-init", "kafka-init", "kafka-users", "kafka-acls", "keygen"}
     for name, svc in services.items():
         if name not in one_shots:
             assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
@@ -177,29 +143,54 @@ def test_compose_health_checks_and_start_order(compose_config):
     for svc in gen.discover_services():
         for role in svc.roles:
             deps = services[svc.process(role)]["depends_on"]
-            assert {"db-init", "kafka-init", "keygen"} <= set(deps), svc.process(role)
+            assert {"db-init", "kafka-init", "kafka-users", "kafka-acls", "keygen"} <= set(deps), svc.process(role)
     assert {f"{s.name}-api" for s in gen.discover_services() if "api" in s.roles} <= set(
         services["gateway"]["depends_on"])
 
 
-def test_compose_databases_and_topics(compose_config):
+def test_compose_databases(compose_config):
     services = compose_config["services"]
     names = [s.name for s in gen.discover_services()]
     assert services["db-init"]["environment"]["CRM_DATABASES"].split(",") == names
-    assert services["kafka-init"]["environment"]["TOPICS"].split(",") == gen.discover_topics()
-    # the generator reads the contracts' topic options from the .proto files, the services from the
-    # generated code: the same declarations, so the same topics
-    from crm_platform.topics import all_topics
-
-    assert gen.discover_topics() == list(all_topics())
-    assert int(services["kafka-init"]["environment"]["PARTITIONS"]) >= 6
-    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     for svc in gen.discover_services():
         for role in svc.roles:
             url = services[svc.process(role)]["environment"][f"{svc.name.upper()}_DATABASE_URL"]
             assert url.endswith(f"@postgres:5432/{svc.name}"), url
 
 
+def test_compose_runs_a_replicated_kafka_and_creates_every_topic_with_its_dead_letter_topic(compose_config):
+    """Three KRaft nodes; kafka-init runs the shared topics command (every contract topic and its .dlq,
+    `crm_platform.topics`) with 3 replicas and min.insync.replicas 2, and the processes' own topic
+    creation uses the same settings; the idempotent producer is on (Apache Kafka supports it)."""
+    services = compose_config["services"]
+    nodes = gen.kafka_nodes()
+    assert len(nodes) == 3
+    voters = {services[n]["environment"]["KAFKA_CONTROLLER_QUORUM_VOTERS"] for n in nodes}
+    assert voters == {",".join(f"{i}@{n}:9093" for i, n in enumerate(nodes, 1))}
+    for n in nodes:
+        env = services[n]["environment"]
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
+        assert (env["KAFKA_DEFAULT_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert int(env["KAFKA_NUM_PARTITIONS"]) >= 6
+    init = services["kafka-init"]
+    assert init["command"][:4] == ["python", "-m", "crm_platform.topics", "create"]
+    assert int(init["command"][init["command"].index("--partitions") + 1]) >= 6
+    assert set(init["depends_on"]) == set(nodes)
+    env = init["environment"]
+    assert (env["KAFKA_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == ",".join(f"{n}:9092" for n in nodes)
+    for svc in gen.discover_services():
+        for role in svc.roles:
+            env = services[svc.process(role)]["environment"]
+            assert (env["KAFKA_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+            assert env["KAFKA_IDEMPOTENT_PRODUCER"] == "1"
+            assert "kafka-init" in services[svc.process(role)]["depends_on"]
+    # what the command creates: the topics the services publish to (their contracts), each with its .dlq
+    from crm_platform.topics import all_topics, wanted_topics
+
+    assert sorted(wanted_topics()) == sorted([*all_topics(), *(f"{t}.dlq" for t in all_topics())])
+    assert all_topics()
 def test_compose_gives_every_process_its_required_settings(compose_config):
     services = compose_config["services"]
     for svc in gen.discover_services():
@@ -209,7 +200,7 @@ def test_compose_gives_every_process_its_required_settings(compose_config):
                 name = s.env if s.shared else f"{svc.name.upper()}_{s.env}"
                 if s.required:
                     assert env.get(name), f"{svc.process(role)}: {name} is required but not set"
-                if s.secret:
+                if s.secret and (s.required or gen.process_secrets(svc, role).get(s.env, "") is None):
                     assert name in env, f"{svc.process(role)}: secret {name} not set"
             others = {n for o in gen.discover_services() if o is not svc for n in gen.secrets_of(o)} - set(
                 gen.secrets_of(svc))
@@ -262,9 +253,7 @@ def test_kubernetes_pods_are_locked_down_probed_and_sized(k8s):
             role = dep["metadata"]["labels"]["app.kubernetes.io/component"]
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 p = c[probe]
-                if role == "api":
-                    assert p["grpc"]["port"] == gen.GRPC_PORT, (name, probe)
-                elif role == "gateway":
+                if role == "gateway":
                     assert p["httpGet"]["port"] == "http", (name, probe)
                 elif gen.health_bindable(gen.discover_services()):
                     assert p["httpGet"]["port"] == "http", (name, probe)
@@ -274,6 +263,49 @@ def test_kubernetes_pods_are_locked_down_probed_and_sized(k8s):
         for name, hpa in _by_kind(resources, "HorizontalPodAutoscaler").items():
             if name.endswith("-consumer"):
                 assert hpa["spec"]["maxReplicas"] <= gen.PARTITIONS, "consumers beyond the partitions idle"
+
+
+def test_liveness_is_the_process_and_readiness_its_dependencies(k8s, compose_config):
+    """Every service process, the gRPC APIs included, is probed on its health port: liveness on /healthz
+    (the process and its worker threads, `crm_platform.health`), readiness on /readyz (its database and
+    loops), so a database outage takes pods out of their Service without restarting them. compose's
+    health checks are readiness."""
+    for build, resources in k8s["builds"].items():
+        for name, dep in _by_kind(resources, "Deployment").items():
+            if dep["metadata"]["labels"]["app.kubernetes.io/component"] == "gateway":
+                continue
+            [c] = dep["spec"]["template"]["spec"]["containers"]
+            paths = {probe: (c[probe].get("httpGet") or {}).get("path") or c[probe]["exec"]["command"][-1]
+                     for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
+            assert paths["livenessProbe"].endswith("/healthz") and paths["startupProbe"].endswith("/healthz"), name
+            assert paths["readinessProbe"].endswith("/readyz"), (build, name)
+            live = c["livenessProbe"]
+            assert live["periodSeconds"] * live["failureThreshold"] <= 60, "a dead thread restarts within a minute"
+    for svc in gen.discover_services():
+        for role in svc.roles:
+            test = compose_config["services"][svc.process(role)]["healthcheck"]["test"]
+            assert test[-2:] == ["http", f"http://127.0.0.1:{gen.HEALTH_PORT}/readyz"], svc.process(role)
+
+
+def test_kubernetes_creates_every_topic_replicated_before_a_process_starts(k8s):
+    """Each service pod's `topics` init container runs the shared topics command with the image and
+    crm-config of its process: 3 replicas, min.insync.replicas 2, and the idempotent producer on."""
+    for build, resources in k8s["builds"].items():
+        config = config_of(resources)
+        assert (config["KAFKA_REPLICATION_FACTOR"], config["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2"), build
+        assert config["KAFKA_IDEMPOTENT_PRODUCER"] == "1", build
+        for name, dep in _by_kind(resources, "Deployment").items():
+            pod = dep["spec"]["template"]["spec"]
+            if dep["metadata"]["labels"]["app.kubernetes.io/component"] == "gateway":
+                assert "initContainers" not in pod  # the gateway uses no topic
+                continue
+            [init] = pod["initContainers"]
+            assert init["name"] == "topics" and init["command"][:4] == ["python", "-m", "crm_platform.topics",
+                                                                       "create"], (build, name)
+            assert init["image"] == pod["containers"][0]["image"], (build, name)
+            assert init["envFrom"] == [{"configMapRef": {"name": "crm-config"}}]
+            sc = init["securityContext"]
+            assert sc["readOnlyRootFilesystem"] and sc["runAsNonRoot"] and not sc["allowPrivilegeEscalation"]
 
 
 def test_one_replica_workers_stay_one_and_are_recreated_not_rolled(k8s):
@@ -307,8 +339,10 @@ def test_kubernetes_gives_every_process_its_required_settings(k8s):
                         assert e["valueFrom"]["secretKeyRef"]["key"] in secret_keys, (build, e)
                 for s in svc.settings:
                     name = s.env if s.shared else f"{svc.name.upper()}_{s.env}"
-                    if s.secret:
+                    if s.secret and name in env and env[name].get("value") != gen.NO_KEY:
                         assert "secretKeyRef" in env[name]["valueFrom"], (build, name)
+                    elif s.secret:  # a private key this process type never signs with (test_keys_*)
+                        assert (svc.name, role) not in gen.SIGNERS[name], (build, name)
                     elif s.required:
                         assert name in env or name in config, f"{build} {svc.process(role)}: {name} missing"
         assert all(v.startswith("REPLACE_ME") or "REPLACE_ME" in v for v in
@@ -423,58 +457,4 @@ def test_image_contains_what_the_commands_use():
         assert not excluded(rel), f"{rel} is excluded from the image by .dockerignore"
 
 
-# --- the health probe every container uses ---------------------------------------------------------
-
-def _probe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "deploy" / "probe.py"), *args], capture_output=True,
-                          text=True, timeout=30)
-
-
-def test_probe_grpc_health():
-    from concurrent import futures
-
-    import grpc
-    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
-        out = _probe("grpc", f"127.0.0.1:{port}")
-        assert out.returncode == 1 and "NOT_SERVING" in out.stderr
-        servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-        assert _probe("grpc", f"127.0.0.1:{port}").returncode == 0
-    finally:
-        server.stop(0)
-    assert _probe("grpc", f"127.0.0.1:{port}").returncode == 1  # nothing listens any more
-
-
-def test_probe_http_and_tcp():
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200 if self.path == "/healthz" else 503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        assert _probe("http", f"http://127.0.0.1:{port}/healthz").returncode == 0
-        out = _probe("http", f"http://127.0.0.1:{port}/readyz")
-        assert out.returncode == 1 and "503" in out.stderr
-        assert _probe("tcp", f"127.0.0.1:{port}").returncode == 0
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-    assert _probe("tcp", f"127.0.0.1:{port}").returncode == 1
-    assert _probe("nonsense", "x").returncode == 2
+# --- gRPC mutual TLS (crm_platform.tls) -----------------------------------------------------------

@@ -87,6 +87,8 @@ def environment(var: pathlib.Path, ports: dict[str, int] | None = None, database
     var = var.resolve()
     env = {
         "VAR_DIR": str(var),
+        # development: the dev CLICK secret and a gateway without Redis are allowed (refused otherwise)
+        "CRM_ENV": "development",
         "BROKER_PORT": str(ports["broker"]),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['broker']}",
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(ports["smtp"]), "MAIL_DIR": str(var / "mail"),

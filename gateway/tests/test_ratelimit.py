@@ -25,6 +25,8 @@ def _app(keys, **overrides):
     ("/api/v1/auth/password/reset", {"token": "t", "password": "pass-1234"}, "reset_per_ip_per_minute"),
     ("/api/v1/auth/login", {"email": "a@b.uz", "password": "p"}, "login_per_ip_per_minute"),
     ("/api/v1/auth/password/forgot", {"email": "a@b.uz"}, "forgot_per_ip_per_minute"),
+    ("/api/v1/signup", {"company_name": "Co", "first_name": "A", "last_name": "B", "email": "a@b.uz",
+                        "password": "pass-1234"}, "signup_per_ip_per_minute"),
 ])
 def test_per_ip_limits_answer_429_with_retry_after(keys, path, body, limit):
     app = _app(keys, **{limit: 3, "login_per_account_per_minute": 100, "forgot_per_account_per_minute": 100})
@@ -52,3 +54,26 @@ def test_redis_buckets_are_shared_between_replicas():
     with pytest.raises(ApiError) as info:
         first.hit(key, 2)
     assert info.value.status == 429
+
+
+@pytest.mark.parametrize("path", ["/api/v1/deals/responsible", "/api/v1/clients/responsible"])
+def test_bulk_changes_have_a_per_company_limit_of_their_own(keys, path):
+    import datetime as _dt
+
+    from crm_platform.auth import ACCESS, TokenSigner, read_key
+
+    app = _app(keys, bulk_per_company_per_minute=2, records_addr="127.0.0.1:9")
+    client = app.test_client()
+    signer = TokenSigner(read_key(keys["access_private"]))
+
+    def token(company: str) -> dict:
+        t = signer.sign(typ=ACCESS, company_id=company, user_id=str(uuid.uuid4()), ttl=_dt.timedelta(minutes=5),
+                        permissions=["admin"])
+        return {"Authorization": f"Bearer {t}"}
+
+    body = {"ids": [str(uuid.uuid4())], "responsible_id": str(uuid.uuid4())}
+    one, other = token(str(uuid.uuid4())), token(str(uuid.uuid4()))
+    codes = [client.post(path, json=body, headers=one).status_code for _ in range(3)]
+    assert codes == [503, 503, 429]  # records is not there: the first two reach it, the third is limited
+    assert client.post(path, json=body, headers=other).status_code == 503  # another company has its own
+    assert client.get("/api/v1/deals", headers=one).status_code == 503  # only bulk changes are limited

@@ -17,6 +17,8 @@ DATA_DEPENDENT: dict[str, dict[str, str]] = {
          "reset_token_invalid": "a reset token is one identity issued and did not yet use"},
     "*": {"unknown_reference": "an id must name an object of the caller's company",
           "unknown_field": "custom field keys are the company's own",
+          "password_common": "identity's list of common passwords",
+          "record_deleted": "an id naming a record the company deleted (the state of its data)",
           "phone_length": "a country's numbering plan (GET /api/v1/countries)",
           "phone_invalid": "a country's numbering plan (GET /api/v1/countries)",
           "too_many_decimals": "a binary float's decimals (JSON Schema's multipleOf misjudges them)",

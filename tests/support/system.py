@@ -21,8 +21,9 @@ def start_system(tmp: pathlib.Path, extra_env: dict[str, str] | None = None,
     ports = stack_mod.free_ports()
     env = stack_mod.environment(tmp, ports=ports, database_urls=database_urls, extra={
         # Generous per-IP limits: every test client is 127.0.0.1. Per-account limits stay as shipped.
-        "GATEWAY_LOGIN_PER_IP_PER_MINUTE": "100000", "GATEWAY_FORGOT_PER_IP_PER_MINUTE": "100000",
-        "GATEWAY_RESET_PER_IP_PER_MINUTE": "100000", "GATEWAY_IP_PER_MINUTE": "1000000",
+        "GATEWAY_LOGIN_PER_IP_PER_MINUTE": "100000", "GATEWAY_SIGNUP_PER_IP_PER_MINUTE": "100000",
+        "GATEWAY_FORGOT_PER_IP_PER_MINUTE": "100000", "GATEWAY_RESET_PER_IP_PER_MINUTE": "100000",
+        "GATEWAY_IP_PER_MINUTE": "1000000",
         # identity's own per-caller limits: the gateway and every test's direct call come from 127.0.0.1 too
         "IDENTITY_LOGIN_PER_CALLER_PER_MINUTE": "100000", "IDENTITY_FORGOT_PER_CALLER_PER_MINUTE": "100000",
         "IDENTITY_RESET_PER_CALLER_PER_MINUTE": "100000",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask import Flask, g, request
 from prometheus_client import Counter, Histogram
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm_gateway import errors
 from crm_gateway.blueprints import automation, billing, identity, ops, pipeline, records, web
@@ -18,9 +19,10 @@ from crm_gateway.errors import ApiError
 from crm_gateway.config import GatewaySettings
 from crm_gateway.ratelimit import RateLimiter
 from crm_platform.auth import TokenVerifier, read_key
-from crm_platform.config import load
+from crm_platform.config import ConfigError, is_development, load
 from crm_platform.context import new_request_id, request_id_var
 from crm_platform.logs import setup_logging
+from crm_platform.rpc import configure_tls
 
 log = logging.getLogger("crm_gateway.access")
 
@@ -42,10 +44,19 @@ class Extension:
 
 def create_app(settings: GatewaySettings | None = None) -> Flask:
     """Build the gateway application."""
-    settings = settings or load(GatewaySettings, prefix="GATEWAY")
+    if settings is None:
+        settings = load(GatewaySettings, prefix="GATEWAY")
+        if not settings.redis_url and not is_development():
+            # each worker would count alone: limits multiplied by workers and replicas, lockouts per process
+            raise ConfigError("GatewaySettings: REDIS_URL is required outside CRM_ENV=development "
+                              "(rate limits are shared through it)")
     setup_logging("gateway", settings.log_level)
+    configure_tls(settings.grpc_tls())  # the channels to every service (crm_platform.rpc.make_channel)
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    if settings.trusted_proxies > 0:  # request.remote_addr becomes the client's, as the proxies saw it
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["crm"] = Extension(settings=settings, verifier=TokenVerifier(read_key(settings.auth_public_key)),

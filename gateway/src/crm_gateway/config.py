@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from crm_platform.config import setting
+from crm_platform.tls import Tls, tls_of, tls_problems
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -29,10 +30,29 @@ class GatewaySettings:
     forgot_per_ip_per_minute: int = setting("FORGOT_PER_IP_PER_MINUTE", 10, int)
     forgot_per_account_per_minute: int = setting("FORGOT_PER_ACCOUNT_PER_MINUTE", 3, int)
     reset_per_ip_per_minute: int = setting("RESET_PER_IP_PER_MINUTE", 10, int)
+    signup_per_ip_per_minute: int = setting("SIGNUP_PER_IP_PER_MINUTE", 5, int, doc="new companies per client IP")
+    bulk_per_company_per_minute: int = setting("BULK_PER_COMPANY_PER_MINUTE", 30, int,
+                                               doc="bulk responsible changes per company")
     ip_per_minute: int = setting("IP_PER_MINUTE", 1200, int, doc="every API request, per client IP")
     company_per_minute: int = setting("COMPANY_PER_MINUTE", 3000, int, doc="authenticated requests per company")
     session_check_seconds: float = setting("SESSION_CHECK_SECONDS", 1.0, float,
                                            doc="how long a live session is trusted before identity is asked again")
+    trusted_proxies: int = setting("TRUSTED_PROXIES", 0, int,
+                                   doc="proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host are "
+                                       "believed (1 behind the k8s ingress): the client address limits key on")
+
+    grpc_tls_ca: str = setting("GRPC_TLS_CA", "", shared=True,
+                               doc="PEM file: the CA of gRPC mutual TLS (with GRPC_TLS_CERT/KEY; unset: plaintext)")
+    grpc_tls_cert: str = setting("GRPC_TLS_CERT", "", doc="PEM file: the gateway's gRPC client certificate")
+    grpc_tls_key: str = setting("GRPC_TLS_KEY", "", doc="PEM file: the private key of GRPC_TLS_CERT")
+
+    def problems(self, environ, prefix: str = "") -> list[str]:
+        """Checked by `config.load`: no plaintext gRPC outside loopback unless CRM_ENV=development."""
+        return tls_problems(self, environ, prefix)
+
+    def grpc_tls(self) -> Tls | None:
+        """The gateway's gRPC mutual TLS (its channels to every service), or None (plaintext)."""
+        return tls_of(self.grpc_tls_ca, self.grpc_tls_cert, self.grpc_tls_key)
 
     def service_addresses(self) -> dict[str, str]:
         """gRPC address of each backend (empty when not configured)."""

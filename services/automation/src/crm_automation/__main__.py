@@ -29,7 +29,7 @@ def _service(settings: AutomationSettings, db) -> AutomationService:
 
 def api(settings: AutomationSettings, db):
     """The gRPC API (process definitions and runs)."""
-    server = grpc_server(settings, db, PLATFORM)
+    server = grpc_server("automation", settings, db, PLATFORM)
     server.add(pb_grpc.add_ProcessServiceServicer_to_server, ProcessService(_service(settings, db)),
                "crm.automation.v1.ProcessService")
     return [GrpcComponent(server, db)]

@@ -146,7 +146,7 @@ def test_references_are_checked_with_pipeline_and_records_and_nothing_is_saved(c
         assert s.execute(select(func.count()).select_from(Process)).scalar() == 1
 
 
-def test_records_not_telling_the_task_types_skips_that_check_and_a_broken_pipeline_is_an_internal_error(
+def test_records_not_telling_the_task_types_skips_that_check_and_pipeline_down_is_unavailable(
         callers, company, neighbours, db):
     admin, _ = callers
     with neighbours.down("records", "pipeline"):
@@ -154,7 +154,8 @@ def test_records_not_telling_the_task_types_skips_that_check_and_a_broken_pipeli
         assert made.task_type == "own-type"
         code, error, _ = admin.refused("CreateProcess", pb.CreateProcessRequest(process=process_input(
             trigger={"event": "deal.stage_changed", "stage_id": company.funnels["deal"][1][0]})))
-        assert (code, error) == (grpc.StatusCode.INTERNAL, "")  # as before: the gateway answers 500 internal
+        # the stage cannot be checked now: 503 service_unavailable (try again), not a 500
+        assert (code, error) == (grpc.StatusCode.UNAVAILABLE, "service_unavailable")
     with db.session(company_id=admin.company_id) as s:
         assert s.execute(select(func.count()).select_from(Process)).scalar() == 1
     code, _, exc = admin.refused("CreateProcess", pb.CreateProcessRequest(process=process_input(

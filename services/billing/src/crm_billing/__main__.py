@@ -10,6 +10,7 @@ from crm_billing.adapters.orm import PLATFORM
 from crm_billing.config import BillingSettings
 from crm_billing.entrypoints.consumer import make_consumer
 from crm_billing.entrypoints.grpc_server import PUBLIC_METHODS, BillingServicer
+from crm_billing.service_layer.invoice_caps import InvoiceCaps
 from crm_billing.service_layer.services import TOPICS, BillingService, ClickConfig
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
@@ -23,12 +24,14 @@ def build_service(settings: BillingSettings, db) -> BillingService:
     api = ClickMerchantApi(settings.click_api_url, settings.click_service_id, settings.click_merchant_user_id, secret,
                            settings.click_api_timeout)
     return BillingService(db, price_per_seat_month_tiyin=settings.price_per_seat_month_tiyin,
-                          trial_days=settings.trial_days, click=click, click_api=api)
+                          trial_days=settings.trial_days, click=click, click_api=api,
+                          invoice_caps=InvoiceCaps(settings.invoices_per_order, settings.invoices_per_phone_per_hour,
+                                                   settings.invoices_per_company_per_hour))
 
 
 def api(settings: BillingSettings, db):
     """The gRPC API (incl. the CLICK callbacks the gateway forwards)."""
-    server = grpc_server(settings, db, PLATFORM, public_methods=PUBLIC_METHODS)
+    server = grpc_server("billing", settings, db, PLATFORM, public_methods=PUBLIC_METHODS)
     server.add(pb_grpc.add_BillingServiceServicer_to_server, BillingServicer(build_service(settings, db)),
                "crm.billing.v1.BillingService")
     return [GrpcComponent(server, db)]

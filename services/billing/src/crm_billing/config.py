@@ -23,6 +23,12 @@ class BillingSettings(ServiceSettings):
                                  doc="CLICK payment page")
     click_api_url: str = setting("CLICK_API_URL", "https://api.click.uz/v2/merchant", shared=True,
                                  doc="CLICK Merchant API base URL")
+    invoices_per_order: int = setting("INVOICES_PER_ORDER", 5, int,
+                                      doc="invoices (phones) one order may be sent to")
+    invoices_per_phone_per_hour: int = setting("INVOICES_PER_PHONE_PER_HOUR", 3, int,
+                                               doc="invoice SMS one phone may get in an hour, whoever asks")
+    invoices_per_company_per_hour: int = setting("INVOICES_PER_COMPANY_PER_HOUR", 20, int,
+                                                 doc="invoices one company may have sent in an hour")
     click_api_timeout: float = setting("CLICK_API_TIMEOUT_SECONDS", 5.0, float)
     public_url: str = setting("PUBLIC_URL", "http://127.0.0.1:8080", shared=True,
                               doc="web UI base URL: the payment page's return_url")

@@ -30,9 +30,11 @@ from crm_billing.adapters.click_api import ClickMerchantApi
 from crm_billing.adapters.orm import OUTBOX, PLATFORM, ClickTransaction, Order, Subscription
 from crm_billing.domain import model
 from crm_billing.entrypoints.grpc_server import PUBLIC_METHODS, BillingServicer
+from crm_billing.service_layer.invoice_caps import InvoiceCaps
 from crm_billing.service_layer.services import BillingService, ClickConfig
 from crm_platform.auth import ACCESS, TokenSigner, TokenVerifier, read_key
 from crm_platform.db import Database
+from crm_platform.errors import decode_error
 from crm_platform.idempotency import METADATA_KEY, IdempotencyStore
 from crm_platform.rpc import GrpcServer
 from tests.support.infra import free_port, wait_for
@@ -236,3 +238,66 @@ def test_a_reversal_the_bank_refuses_is_given_up_after_its_attempts(system):
     failed = next(t for t in txns if t.status == "reversal_failed")
     assert failed.reversal_attempts == 3 and failed.reversal_next_at is None
     assert "-33" in failed.reversal_error and "refused" in failed.reversal_error
+
+
+def _invoice(system, token: str, order_id: str, number: str):
+    md = [("authorization", f"Bearer {token}"), (METADATA_KEY, str(uuid.uuid4()))]
+    return system["stub"].SendInvoice(pb.SendInvoiceRequest(order_id=order_id, country="UZ", number=number),
+                                      metadata=md, timeout=15)
+
+
+def _refused(system, token: str, order_id: str, number: str) -> dict:
+    with pytest.raises(grpc.RpcError) as info:
+        _invoice(system, token, order_id, number)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    body = decode_error(info.value.trailing_metadata())
+    assert body["code"] == "rate_limited" and 0 < body["details"]["retry_after"] <= 3600, body
+    return body["details"]
+
+
+def _sent_to(system, phone: str) -> int:
+    return len([i for i in system["clicker"].invoices.values() if i.phone_number == phone])
+
+
+def _number() -> str:
+    return f"90{uuid.uuid4().int % 10_000_000:07d}"
+
+
+def test_one_phone_gets_at_most_three_invoices_an_hour_whoever_sends_them(system):
+    number = _number()
+    for _ in range(3):  # three companies' orders to one phone
+        _, token, order = new_order(system)
+        _invoice(system, token, order.id, number)
+    _, token, order = new_order(system)
+    assert _refused(system, token, order.id, number)["limit"] == "phone"
+    assert _sent_to(system, f"998{number}") == 3  # CLICK was not asked a fourth time
+    with system["db"].session() as s:
+        assert s.get(Order, order.id).invoice_id is None  # the refused order is unchanged
+    other = _invoice(system, token, order.id, _number())  # another phone is fine
+    assert other.order.invoice_id
+
+
+def test_one_order_goes_to_at_most_five_phones_an_hour_and_a_repeat_counts_nothing(system):
+    _, token, order = new_order(system)
+    numbers = [_number() for _ in range(5)]
+    for n in numbers:
+        _invoice(system, token, order.id, n)
+        _invoice(system, token, order.id, n)  # a repeated click: the pending invoice, no new one
+    assert _refused(system, token, order.id, _number())["limit"] == "order"
+    assert sum(_sent_to(system, f"998{n}") for n in numbers) == 5
+
+
+def test_a_company_has_its_cap_of_invoices_an_hour(system):
+    caps = system["svc"].invoice_caps
+    system["svc"].invoice_caps = InvoiceCaps(per_order=5, per_phone=3, per_company=4)
+    try:
+        company, token, _ = new_order(system)
+        for _ in range(4):
+            order = system["stub"].CreateOrder(pb.CreateOrderRequest(seats=1, months=1), timeout=10,
+                                               metadata=[("authorization", f"Bearer {token}")]).order
+            _invoice(system, token, order.id, _number())
+        assert _refused(system, token, order.id, _number())["limit"] == "company"
+        _, other_token, other_order = new_order(system)  # another company is not held back by this one
+        assert _invoice(system, other_token, other_order.id, _number()).order.invoice_id
+    finally:
+        system["svc"].invoice_caps = caps

@@ -25,7 +25,7 @@ def _service(settings: IdentitySettings, db) -> IdentityService:
 def api(settings: IdentitySettings, db):
     """The gRPC API."""
     svc = _service(settings, db)
-    server = grpc_server(settings, db, PLATFORM, public_methods=PUBLIC_METHODS)
+    server = grpc_server("identity", settings, db, PLATFORM, public_methods=PUBLIC_METHODS)
     server.add(pb_grpc.add_AuthServiceServicer_to_server, AuthService(svc), "crm.identity.v1.AuthService")
     server.add(pb_grpc.add_DirectoryServiceServicer_to_server, DirectoryService(svc),
                "crm.identity.v1.DirectoryService")

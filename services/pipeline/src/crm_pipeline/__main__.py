@@ -17,7 +17,7 @@ MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
 def api(settings: PipelineSettings, db):
     """The gRPC API."""
     svc = PipelineService(db)
-    server = grpc_server(settings, db, PLATFORM, readiness=db.ping)
+    server = grpc_server("pipeline", settings, db, PLATFORM, readiness=db.ping)
     server.add(pb_grpc.add_PipelineServiceServicer_to_server, PipelineServicer(svc), "crm.pipeline.v1.PipelineService")
     return [GrpcComponent(server, db)]
 

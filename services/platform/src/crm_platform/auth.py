@@ -1,8 +1,11 @@
 """Signed tokens: identity issues access tokens, every service verifies them itself.
 
 Tokens are EdDSA (Ed25519) JWTs. Only identity holds the user-token private key; services hold
-public keys. Background work (automation) uses service tokens signed with a separate key. Each
-token names its purpose in `typ`, so a refresh or reset token can never pass as an access token.
+public keys. Background work (automation, records' consumer) uses service tokens signed with a
+separate key. Each token names its purpose in `typ`, so a refresh or reset token can never pass as an
+access token. A service token names its caller (`svc`) and its one callee (`aud`: `crm-<service>`)
+and carries no rights: the callee grants them per caller and method (`crm_platform.service_calls`),
+whatever else the token says.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ ACCESS = "access"
 SERVICE = "service"
 
 
+def audience_of(service: str) -> str:
+    """The `aud` of a service token meant for `service`."""
+    return f"crm-{service}"
+
+
 def generate_keypair(private_path: pathlib.Path, public_path: pathlib.Path) -> None:
     """Write a new Ed25519 key pair as PEM files (used by `make run` on first start)."""
     key = Ed25519PrivateKey.generate()
@@ -37,19 +45,33 @@ def generate_keypair(private_path: pathlib.Path, public_path: pathlib.Path) -> N
                                                           serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
+# The value of a private-key setting in a process that signs nothing (docs/security.md: a key is
+# mounted only where a process signs): identity's relay and mailer, automation's API and relay.
+NO_KEY = "none"
+
+
 def read_key(value: str) -> str:
-    """Accept a PEM string or a path to a PEM file."""
+    """Accept a PEM string or a path to a PEM file; "" or `NO_KEY`: no key ("")."""
     if "-----BEGIN" in value:
         return value
+    if value.strip() in ("", NO_KEY):
+        return ""
     return pathlib.Path(value).read_text()
 
 
 class TokenSigner:
-    """Sign tokens of one purpose with a private key."""
+    """Sign tokens of one purpose with a private key. Without one (`""`: a process that holds no key,
+    `NO_KEY`), every sign raises: the process was deployed as one that signs nothing."""
 
     def __init__(self, private_pem: str, issuer: str = ISSUER):
-        self._key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        self._key = serialization.load_pem_private_key(private_pem.encode(), password=None) if private_pem else None
         self.issuer = issuer
+
+    def _signing_key(self):
+        if self._key is None:
+            raise RuntimeError("this process holds no token signing key (its private-key setting is "
+                               f"{NO_KEY!r}): only the processes that sign are given one")
+        return self._key
 
     def sign(self, *, typ: str, company_id: str, user_id: str, ttl: _dt.timedelta,
              permissions: Iterable[str] = (), session_id: str = "", extra: dict[str, Any] | None = None) -> str:
@@ -62,17 +84,29 @@ class TokenSigner:
         }
         if extra:
             claims.update(extra)
-        return jwt.encode(claims, self._key, algorithm="EdDSA")
+        return jwt.encode(claims, self._signing_key(), algorithm="EdDSA")
+
+    def sign_service(self, *, caller: str, callee: str, company_id: str, user_id: str,
+                     ttl: _dt.timedelta = _dt.timedelta(minutes=5)) -> str:
+        """A service token of `caller` for calls to `callee` in a company, acting for `user_id` (who the
+        records' history names): no rights of its own."""
+        now = _dt.datetime.now(_dt.timezone.utc)
+        return jwt.encode({"iss": self.issuer, "aud": audience_of(callee), "typ": SERVICE, "svc": caller,
+                           "sub": user_id, "cid": company_id, "jti": uuid.uuid4().hex, "iat": now, "nbf": now,
+                           "exp": now + ttl}, self._signing_key(), algorithm="EdDSA")
 
 
 class TokenVerifier:
-    """Verify access tokens (user key) and service tokens (service key) into a Principal."""
+    """Verify access tokens (user key) and service tokens (service key, meant for `service`: their
+    audience) into a Principal. A service token's principal holds no permissions: the interceptor grants
+    them per caller and method."""
 
     CACHE_SIZE = 10_000
 
-    def __init__(self, access_public_pem: str, service_public_pem: str | None = None):
+    def __init__(self, access_public_pem: str, service_public_pem: str | None = None, service: str = ""):
         self._keys = {ACCESS: serialization.load_pem_public_key(access_public_pem.encode())}
-        if service_public_pem:
+        self._audiences = {ACCESS: AUDIENCE, SERVICE: audience_of(service)}
+        if service_public_pem and service:
             self._keys[SERVICE] = serialization.load_pem_public_key(service_public_pem.encode())
         # token -> (caller, kind, expiry): a token's signature is checked once, not on every call
         # (an EdDSA check and three JWT decodes cost ~250 us; a card request meets one token 4 times)
@@ -104,12 +138,16 @@ class TokenVerifier:
         if header.get("alg") != "EdDSA" or typ not in allowed or typ not in self._keys:
             raise Unauthenticated("token_invalid", "Token of the wrong kind")
         try:
-            claims = jwt.decode(token, self._keys[typ], algorithms=["EdDSA"], audience=AUDIENCE,
-                                options={"require": ["exp", "iat", "nbf", "sub", "cid", "typ"]})
+            required = ["exp", "iat", "nbf", "sub", "cid", "typ"] + (["svc"] if typ == SERVICE else [])
+            claims = jwt.decode(token, self._keys[typ], algorithms=["EdDSA"], audience=self._audiences[typ],
+                                options={"require": required})
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token_expired", "Token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("token_invalid", "Invalid token") from exc
-        return Principal(company_id=claims["cid"], user_id=claims["sub"],
-                         permissions=frozenset(claims.get("perm") or ()), kind="service" if typ == SERVICE else "user",
-                         session_id=claims.get("sid", ""), token=token), typ, float(claims["exp"])
+        if typ == SERVICE:
+            return Principal(company_id=claims["cid"], user_id=claims["sub"], kind="service", caller=claims["svc"],
+                             token=token), typ, float(claims["exp"])
+        return Principal(company_id=claims["cid"], user_id=claims["sub"], permissions=frozenset(claims.get("perm") or ()),
+                         session_id=claims.get("sid", ""), token=token, language=claims.get("lng") or ""), \
+            typ, float(claims["exp"])

@@ -7,6 +7,14 @@ import os
 from typing import Any, Callable, Mapping
 
 _MISSING = object()
+# Values that only a development system may run with: deploy/'s placeholders and `make run`'s secrets.
+PLACEHOLDER = "REPLACE_ME"
+DEVELOPMENT_SECRETS = frozenset({"dev-click-secret"})
+
+
+def is_development(environ: Mapping[str, str] | None = None) -> bool:
+    """`CRM_ENV=development` (which `make run` sets): placeholders and development secrets are allowed."""
+    return (os.environ if environ is None else environ).get("CRM_ENV", "production").strip().lower() == "development"
 
 
 class ConfigError(RuntimeError):
@@ -66,6 +74,10 @@ def load(cls: type, prefix: str = "", environ: Mapping[str, str] | None = None):
             if meta["required"]:
                 problems.append(f"{name} is required but not set" + (f" ({meta['doc']})" if meta["doc"] else ""))
             continue
+        if not is_development(environ) and (PLACEHOLDER in raw or meta["secret"] and raw in DEVELOPMENT_SECRETS):
+            problems.append(f"{name} holds a placeholder or development value: set the real one "
+                            "(only CRM_ENV=development runs with it)")
+            continue
         try:
             value = meta["cast"](raw)
         except (TypeError, ValueError) as exc:
@@ -74,4 +86,10 @@ def load(cls: type, prefix: str = "", environ: Mapping[str, str] | None = None):
         values[f.name] = Secret(value) if meta["secret"] else value
     if problems:
         raise ConfigError(f"{cls.__name__}: " + "; ".join(problems))
-    return cls(**values)
+    result = cls(**values)
+    # checks across settings (e.g. `crm_platform.tls`: no plaintext gRPC outside loopback in production)
+    check = getattr(result, "problems", None)
+    problems = check(environ, prefix) if callable(check) else []
+    if problems:
+        raise ConfigError(f"{cls.__name__}: " + "; ".join(problems))
+    return result

@@ -20,6 +20,8 @@ class Principal:
     kind: str = "user"  # "user" or "service"
     session_id: str = ""
     token: str = ""
+    caller: str = ""  # a service principal's calling service (the token's `svc`)
+    language: str = ""  # a user's company's language (the token's `lng`): ru, uz, en; "" when not named
 
     def can(self, permission: str) -> bool:
         """Tell whether the caller holds `permission` (admins hold every one)."""

@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.admin import KafkaAdminClient
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_platform import failpoints, metrics
+from crm_platform.kafka_auth import client_config
 from crm_platform.context import request_id_var
 from crm_platform.dlq import DeadLetters
 from crm_platform.faults import PoisonMessage, Retryable, backoff, describe, is_transient
 from crm_platform.membership import Revocations, while_keeping_membership
 from crm_platform.membership import close as _close  # the name the docs give
+from crm_platform.topics import create as create_topics
 from crm_platform.topics import topic_of
 from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 
@@ -65,7 +66,7 @@ def make_producer(bootstrap: str, *, idempotent: bool = False) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=2, retries=2**31 - 1,
                          delivery_timeout_ms=int(PRODUCER_DELIVERY_TIMEOUT_S * 1000), max_block_ms=5000,
                          request_timeout_ms=5000, max_in_flight_requests_per_connection=1,
-                         enable_idempotence=idempotent)
+                         enable_idempotence=idempotent, **client_config())
 
 
 class TopicManager:
@@ -76,19 +77,14 @@ class TopicManager:
         self.partitions = partitions
 
     def ensure(self, topics: Iterable[str]) -> list[str]:
-        """Create the missing topics; return the names that were created now."""
-        created = []
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap.split(","), request_timeout_ms=5000)
+        """Create the missing topics (with the process's replication, `crm_platform.topics.replication`);
+        return the names that were created now."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap.split(","), request_timeout_ms=5000,
+                                 **client_config())
         try:
-            for topic in topics:
-                try:
-                    admin.create_topics([NewTopic(topic, self.partitions, 1)])
-                    created.append(topic)
-                except TopicAlreadyExistsError:
-                    pass
+            return create_topics(admin, list(topics), self.partitions)[0]
         finally:
             admin.close()
-        return created
 
 
 @dataclass(frozen=True)
@@ -166,7 +162,7 @@ class IdempotentConsumer:
                                  receive_message_max_bytes=64 * 1024 * 1024,
                                  # also the rebalance timeout: a member that vanished holds a
                                  # rebalance at most this long
-                                 max_poll_interval_ms=30000)
+                                 max_poll_interval_ms=30000, **client_config())
         consumer.subscribe(self.topics, listener=Revocations(self._revoked))
         return consumer
 
@@ -182,6 +178,7 @@ class IdempotentConsumer:
                         self.ready.set()
                     if not batch:
                         continue
+                    failpoints.kill_thread("consumer.poll_thread")  # the loop's thread dies (liveness test)
                     offsets = self._handle_keeping_membership(consumer, batch)
                     owned = consumer.assignment()
                     offsets = {tp: o for tp, o in offsets.items() if tp in owned and tp not in self._revoked}

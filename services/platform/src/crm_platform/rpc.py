@@ -3,10 +3,15 @@
 `GrpcServer` wires health (real readiness), reflection, one interceptor (request id, token
 verification, error mapping, logs and metrics) and graceful stop. `make_channel` builds client
 channels with keepalive and a service config that retries only the idempotent methods.
+
+Both are the one place gRPC transport is made: with the process's mutual TLS (`configure_tls`, which
+`runtime.run` and the gateway call with their settings; `crm_platform.tls`) every server requires a
+client certificate of the CA and every channel presents the process's own; without it, plaintext.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -21,13 +26,30 @@ from grpc_reflection.v1alpha import reflection
 from crm_platform import metrics
 from crm_platform.auth import TokenVerifier
 from crm_platform.context import new_request_id, principal_var, request_id_var
+from crm_platform.service_calls import grants
+from crm_platform.tls import Tls
 from sqlalchemy.exc import OperationalError
 
-from crm_platform.errors import AppError, Unauthenticated, Unavailable
+from crm_platform.errors import AppError, PermissionDenied, Unauthenticated, Unavailable
 from crm_platform.idempotency import METADATA_KEY, CallKey, IdempotencyStore, Replay, pending_call, request_hash, \
     response_class
 
 log = logging.getLogger(__name__)
+
+_tls: Tls | None = None  # the process's gRPC mutual TLS (configure_tls); None: plaintext
+_PROCESS = object()
+
+
+def configure_tls(tls: Tls | None) -> None:
+    """Set the process's gRPC transport: every GrpcServer and make_channel made afterwards uses `tls`
+    (None: plaintext)."""
+    global _tls
+    _tls = tls
+
+
+def process_tls() -> Tls | None:
+    """The transport `configure_tls` set."""
+    return _tls
 
 KEEPALIVE_OPTIONS = [
     ("grpc.keepalive_time_ms", 30000),
@@ -46,10 +68,11 @@ class ContextInterceptor(grpc.ServerInterceptor):
     """Set request id and caller, verify the token, map AppError to a status with details."""
 
     def __init__(self, verifier: TokenVerifier, public_methods: Iterable[str],
-                 idempotency: IdempotencyStore | None = None):
+                 idempotency: IdempotencyStore | None = None, service: str = ""):
         self.verifier = verifier
         self.public = set(public_methods)
         self.idempotency = idempotency
+        self.service = service  # this server's service: whose allowlist service tokens meet
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -70,7 +93,7 @@ class ContextInterceptor(grpc.ServerInterceptor):
             try:
                 auth = md.get("authorization", "")
                 if auth.startswith("Bearer "):
-                    principal_var.set(self.verifier.verify(auth[7:]))
+                    principal_var.set(self._granted(self.verifier.verify(auth[7:]), method))
                 elif not public:
                     raise Unauthenticated("unauthenticated", "Missing token")
                 key = md.get(METADATA_KEY)
@@ -106,6 +129,17 @@ class ContextInterceptor(grpc.ServerInterceptor):
             response_serializer=handler.response_serializer)
 
 
+    def _granted(self, principal, method: str):
+        """A user as their token says; a service only for the methods the allowlist gives its caller,
+        with the rights it lists (`crm_platform.service_calls`)."""
+        if principal.kind != "service":
+            return principal
+        rights = grants(self.service, principal.caller, method)
+        if rights is None:
+            log.warning("service %s refused %s", principal.caller, method)
+            raise PermissionDenied("forbidden", f"Service {principal.caller} may not call {method}")
+        return dataclasses.replace(principal, permissions=rights)
+
     def _once(self, inner, request, context, method: str, key: str, principal):
         """Run a call at most once per key of its caller: its first write unit of work claims the key
         (`crm_platform.idempotency`); a replay answers what the first call answered."""
@@ -128,11 +162,12 @@ class GrpcServer:
 
     def __init__(self, bind: str, verifier: TokenVerifier, *, public_methods: Iterable[str] = (),
                  readiness: Callable[[], bool] = lambda: True, max_workers: int = 16,
-                 idempotency: IdempotencyStore | None = None):
+                 idempotency: IdempotencyStore | None = None, service: str = "", tls=_PROCESS):
         self.bind = bind
         self.readiness = readiness
+        self.tls: Tls | None = _tls if tls is _PROCESS else tls
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                                  interceptors=[ContextInterceptor(verifier, public_methods, idempotency)],
+                                  interceptors=[ContextInterceptor(verifier, public_methods, idempotency, service)],
                                   options=SERVER_OPTIONS)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -168,13 +203,25 @@ class GrpcServer:
         self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         reflection.enable_server_reflection([*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME],
                                             self.server)
-        self.port = self.server.add_insecure_port(self.bind)
+        if self.tls is not None:
+            self.port = self.server.add_secure_port(self.bind, self.tls.server_credentials())
+        else:
+            self.port = self.server.add_insecure_port(self.bind)
         if not self.port:
             raise RuntimeError(f"cannot bind gRPC server to {self.bind}")
         self.server.start()
         threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
-        log.info("gRPC serving on %s", self.bind, extra={"services": self.service_names})
+        log.info("gRPC serving on %s (%s)", self.bind, "mutual TLS" if self.tls else "plaintext",
+                 extra={"services": self.service_names})
         return self.port
+
+    def local_channel(self) -> grpc.Channel:
+        """A channel to this server over loopback (its own health check): with TLS, it presents the
+        process's certificate and checks the server's under the certificate's first DNS name."""
+        host = self.bind.rpartition(":")[0]
+        host = "127.0.0.1" if host in ("", "0.0.0.0", "[::]", "localhost") else host  # noqa: S104
+        names = self.tls.dns_names if self.tls is not None else []
+        return make_channel(f"{host}:{self.port}", tls=self.tls, server_name=names[0] if names else None)
 
     def stop(self, grace: float = 5.0) -> None:
         """Report NOT_SERVING, finish in-flight calls within `grace`, then stop."""
@@ -207,15 +254,23 @@ def service_config(service_names: Iterable[str], idempotent_methods: Iterable[tu
     return json.dumps(config)
 
 
-def make_channel(target: str, config_json: str | None = None) -> grpc.Channel:
-    """Open an insecure channel with keepalive and the given service config."""
+def make_channel(target: str, config_json: str | None = None, *, tls=_PROCESS,
+                 server_name: str | None = None) -> grpc.Channel:
+    """Open a channel with keepalive and the given service config: mutual TLS with the process's
+    certificate when it has one (`configure_tls`; `tls` overrides it), else plaintext. `server_name`:
+    the name the server's certificate must hold, when it is not the target's host."""
     # Reconnect quickly after a service restarts (the default backoff grows to two minutes).
     options = list(KEEPALIVE_OPTIONS) + [("grpc.enable_retries", 1), ("grpc.initial_reconnect_backoff_ms", 100),
                                          ("grpc.min_reconnect_backoff_ms", 100),
                                          ("grpc.max_reconnect_backoff_ms", 250)]
     if config_json:
         options.append(("grpc.service_config", config_json))
-    return grpc.insecure_channel(target, options=options)
+    tls = _tls if tls is _PROCESS else tls
+    if tls is None:
+        return grpc.insecure_channel(target, options=options)
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
+    return grpc.secure_channel(target, tls.channel_credentials(), options=options)
 
 
 def call_metadata(token: str | None = None, idempotency_key: str | None = None) -> list[tuple[str, str]]:

@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import pathlib
 import signal
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Protocol
+from typing import Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
+from crm_platform import kafka_auth, topics
 from crm_platform.auth import TokenVerifier, read_key
 from crm_platform.config import ConfigError, load, setting
 from crm_platform.db import Database
+# the components a role builds, and the health port (liveness, readiness): services import them from here
+from crm_platform.health import Component, GrpcComponent, LoopComponent, health_server  # noqa: F401
 from crm_platform.idempotency import IdempotencyStore
 from crm_platform.logs import setup_logging
 from crm_platform.outbox import OutboxRelay
-from crm_platform.rpc import GrpcServer
+from crm_platform.rpc import GrpcServer, configure_tls
+from crm_platform.tls import Tls, tls_of, tls_problems
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ class ServiceSettings:
     database_url: str = setting("DATABASE_URL", doc="SQLAlchemy URL of this service's own database")
     grpc_bind: str = setting("GRPC_BIND", doc="host:port the gRPC API listens on")
     kafka_bootstrap: str = setting("KAFKA_BOOTSTRAP_SERVERS", shared=True, doc="broker host:port list")
-    auth_public_key: str = setting("AUTH_PUBLIC_KEY", shared=True, doc="PEM or path: verifies access tokens")
+    auth_public_key: str = setting("AUTH_PUBLIC_KEY", "", shared=True,
+                                   doc="PEM or path: verifies access tokens (required where gRPC is served)")
     service_public_key: str = setting("SERVICE_TOKEN_PUBLIC_KEY", "", shared=True,
                                       doc="PEM or path: verifies service tokens")
     log_level: str = setting("LOG_LEVEL", "INFO", shared=True)
@@ -53,109 +54,51 @@ class ServiceSettings:
                                        doc="failed publishes after which the relay parks an outbox row")
     kafka_idempotent_producer: bool = setting("KAFKA_IDEMPOTENT_PRODUCER", False, bool, shared=True,
                                               doc="enable_idempotence (Apache Kafka; Tansu 0.6 refuses it)")
+    kafka_replication_factor: int = setting("KAFKA_REPLICATION_FACTOR", 1, int, shared=True,
+                                            doc="replicas of each topic a process creates (a cluster: 3; Tansu: 1)")
+    kafka_min_insync_replicas: int = setting("KAFKA_MIN_INSYNC_REPLICAS", 1, int, shared=True,
+                                             doc="min.insync.replicas of each topic a process creates (3 replicas: 2)")
+    kafka_security_protocol: str = setting("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", shared=True,
+                                           doc="PLAINTEXT (make run's Tansu), SASL_PLAINTEXT or SASL_SSL")
+    kafka_sasl_mechanism: str = setting("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", shared=True)
+    kafka_sasl_username: str = setting("KAFKA_SASL_USERNAME", "", shared=True,
+                                       doc="this service's SCRAM user (its ACLs: crm_platform.kafka_acls)")
+    kafka_sasl_password: str = setting("KAFKA_SASL_PASSWORD", "", shared=True, secret=True)
+    kafka_ssl_cafile: str = setting("KAFKA_SSL_CAFILE", "", shared=True, doc="SASL_SSL: the brokers' CA (PEM file)")
+    grpc_tls_ca: str = setting("GRPC_TLS_CA", "", shared=True,
+                               doc="PEM file: the CA of gRPC mutual TLS (with GRPC_TLS_CERT/KEY; unset: plaintext)")
+    grpc_tls_cert: str = setting("GRPC_TLS_CERT", "", doc="PEM file: this service's gRPC certificate (its CA signed)")
+    grpc_tls_key: str = setting("GRPC_TLS_KEY", "", doc="PEM file: the private key of GRPC_TLS_CERT")
 
-    def verifier(self) -> TokenVerifier:
-        """Build the token verifier from the configured public keys."""
+    def problems(self, environ, prefix: str = "") -> list[str]:
+        """Checked by `config.load`: no plaintext gRPC outside loopback unless CRM_ENV=development."""
+        return tls_problems(self, environ, prefix) + kafka_auth.from_settings(self).problems()
+
+    def grpc_tls(self) -> Tls | None:
+        """This process's gRPC mutual TLS, or None (plaintext)."""
+        return tls_of(self.grpc_tls_ca, self.grpc_tls_cert, self.grpc_tls_key)
+
+    def verifier(self, service: str) -> TokenVerifier:
+        """Build the token verifier of `service` (the audience of the service tokens it accepts) from the
+        configured public keys: only the processes that serve gRPC verify tokens, so only they need them."""
+        if not self.auth_public_key:
+            raise ConfigError(f"{type(self).__name__}: AUTH_PUBLIC_KEY is required by a process that serves "
+                              "gRPC (it verifies every call's token)")
         return TokenVerifier(read_key(self.auth_public_key),
-                             read_key(self.service_public_key) if self.service_public_key else None)
-
-
-class Component(Protocol):
-    """Something a process runs: started once, stopped on shutdown, asked whether ready."""
-
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def is_ready(self) -> bool: ...
-
-
-class LoopComponent:
-    """Run a blocking loop (relay, consumer, worker) in a thread; stop it through its event."""
-
-    def __init__(self, name: str, loop, ready: threading.Event | None = None, gates_readiness: bool = True):
-        self.name = name
-        self.loop = loop
-        self._ready = ready or getattr(loop, "ready", None)
-        self.gates_readiness = gates_readiness  # False: the process is ready while this loop's thread runs
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.failed = False
-
-    def _run(self) -> None:
-        try:
-            self.loop.run()
-        except Exception:  # noqa: BLE001
-            self.failed = True
-            log.exception("%s stopped with an error", self.name)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.loop.stop_event.set()
-        self.thread.join(10)
-
-    def is_ready(self) -> bool:
-        if not self.gates_readiness:
-            return not self.failed and self.thread.is_alive()
-        return self.state()
-
-    def state(self) -> bool:
-        """The loop's own readiness, shown on /readyz even when it does not gate the process's."""
-        return not self.failed and self.thread.is_alive() and (self._ready is None or self._ready.is_set())
-
-
-class GrpcComponent:
-    """Adapt a GrpcServer to the component protocol."""
-
-    def __init__(self, server, db: Database):
-        self.server = server
-        self.db = db
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def is_ready(self) -> bool:
-        return self.db.ping()
-
-
-def _health_server(host: str, port: int, components: list) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server naming
-            if self.path == "/metrics":
-                body, ctype, code = generate_latest(), CONTENT_TYPE_LATEST, 200
-            elif self.path in ("/healthz", "/readyz"):
-                ok = self.path == "/healthz" or all(c.is_ready() for c in components)
-                states = {c.name: c.state() for c in components if isinstance(c, LoopComponent)}
-                body = json.dumps({"status": "ok" if ok else "not_ready", "loops": states}).encode()
-                ctype, code = "application/json", 200 if ok else 503
-            else:
-                body, ctype, code = b"{}", "application/json", 404
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args):
-            pass
-
-    httpd = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=httpd.serve_forever, name="health-http", daemon=True).start()
-    return httpd
+                             read_key(self.service_public_key) if self.service_public_key else None, service)
 
 
 RoleBuilder = Callable[[object, Database], list]
 
 
-def grpc_server(settings: ServiceSettings, db: Database, tables: dict, public_methods=(),
+def grpc_server(service: str, settings: ServiceSettings, db: Database, tables: dict, public_methods=(),
                 readiness: Callable[[], bool] | None = None) -> GrpcServer:
-    """The service's gRPC server: its idempotency keys in `tables` (the platform tables of its database);
-    `readiness` (default: always) is what grpc.health.v1 reports."""
-    return GrpcServer(settings.grpc_bind, settings.verifier(), public_methods=public_methods,
+    """The gRPC server of `service` (service tokens are let through by its entry of
+    `crm_platform.service_calls`): its idempotency keys in `tables` (the platform tables of its
+    database); `readiness` (default: the database answers) is what grpc.health.v1 reports."""
+    return GrpcServer(settings.grpc_bind, settings.verifier(service), public_methods=public_methods, service=service,
                       max_workers=settings.grpc_workers, idempotency=IdempotencyStore(db, tables["idempotency_keys"]),
-                      **({"readiness": readiness} if readiness else {}))
+                      readiness=readiness or db.ping)
 
 
 def relay_role(tables: dict, topics) -> RoleBuilder:
@@ -185,6 +128,9 @@ def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrati
         print(f"crm_{service}: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     setup_logging(f"{service}-{args.role}", settings.log_level)
+    configure_tls(settings.grpc_tls())  # every server and channel of the process (crm_platform.rpc)
+    kafka_auth.configure(kafka_auth.from_settings(settings))  # every producer, consumer and admin client
+    topics.configure(settings.kafka_replication_factor, settings.kafka_min_insync_replicas)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     if args.role == "migrate" or settings.auto_migrate:
         db.migrate(migrations_dir)
@@ -192,8 +138,12 @@ def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrati
             return
     selected = list(roles) if args.role == "all" else [args.role]
     components = []
-    for role in selected:
-        components.extend(roles[role](settings, db))
+    try:
+        for role in selected:
+            components.extend(roles[role](settings, db))
+    except ConfigError as exc:  # a setting only this role needs (e.g. the public key of a gRPC server)
+        print(f"crm_{service}: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
     stopping = threading.Event()
 
     def _on_signal(signum, _frame):
@@ -204,7 +154,7 @@ def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrati
     signal.signal(signal.SIGINT, _on_signal)
     for c in components:
         c.start()
-    httpd = _health_server(settings.health_host, settings.health_port, components) if settings.health_port else None
+    httpd = health_server(settings.health_host, settings.health_port, components, db) if settings.health_port else None
     log.info("%s started: %s", service, ", ".join(selected))
     stopping.wait()
     for c in components:
@@ -230,6 +180,8 @@ def _dlq(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrat
         print(f"crm_{service}: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(f"{service}-dlq", settings.log_level, stream=sys.stderr)
+    configure_tls(settings.grpc_tls())
+    kafka_auth.configure(kafka_auth.from_settings(settings))
     db = Database(settings.database_url, pool_size=2)
     try:
         if settings.auto_migrate:

@@ -36,7 +36,7 @@ def api(settings: RecordsSettings, db):
     svc = _service(settings, db)
     # Loading every country's phone metadata takes seconds: do it before the first ListCountries asks.
     threading.Thread(target=model.countries, name="countries-warmup", daemon=True).start()
-    server = grpc_server(settings, db, PLATFORM)
+    server = grpc_server("records", settings, db, PLATFORM)
     server.add(pb_grpc.add_RecordsServiceServicer_to_server, RecordsServicer(svc), "crm.records.v1.RecordsService")
     invalidator = CacheInvalidator(svc.stages, svc.users, settings.kafka_bootstrap)
     svc.stages.trusted = svc.users.trusted = invalidator.listening
@@ -45,7 +45,8 @@ def api(settings: RecordsSettings, db):
 
 
 def consumer(settings: RecordsSettings, db):
-    """Pipeline events: move records out of removed stages, drop cached stage contexts."""
+    """Pipeline events: move records out of removed stages, drop cached stage contexts; identity's
+    UserDeactivated: hand the user's open deals, clients and tasks over."""
     return [LoopComponent("consumer", make_consumer(_service(settings, db), settings.kafka_bootstrap))]
 
 

@@ -18,9 +18,9 @@ from crm.pipeline.v1 import pipeline_service_pb2 as ppb
 from crm.pipeline.v1 import pipeline_service_pb2_grpc as pgrpc
 from crm.records.v1 import records_service_pb2 as rpb
 from crm.records.v1 import records_service_pb2_grpc as rgrpc
-from crm_platform.auth import SERVICE, TokenSigner
+from crm_platform.auth import TokenSigner
 from crm_platform.db import rfc3339
-from crm_platform.errors import decode_error
+from crm_platform.errors import Unavailable, decode_error
 from crm_platform.faults import TRANSIENT_GRPC_CODES
 from crm_platform.messaging import Retryable
 from crm_platform.rpc import call_metadata, make_channel, service_config
@@ -47,7 +47,8 @@ class TaskRefused(RecordsError):
 
 
 class PipelineFailed(Exception):
-    """Pipeline failed otherwise than with "no such stage/funnel": the call cannot be answered.
+    """Pipeline failed otherwise than with "no such stage/funnel" or being unavailable (that one is
+    `Unavailable`, HTTP 503): the call cannot be answered.
 
     Not an AppError: the API answers it as an internal error, as it did when the RpcError itself
     reached the interceptor."""
@@ -91,6 +92,8 @@ class Pipeline:
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 return None
+            if exc.code() in TRANSIENT:  # down or slow: the caller may try again (HTTP 503)
+                raise Unavailable("service_unavailable", f"pipeline did not answer: {exc.code().name}") from exc
             raise PipelineFailed(f"pipeline: {exc.code().name}: {exc.details()}") from exc
 
     def stage(self, token: str, stage_id: str) -> tuple[str, str] | None:
@@ -123,8 +126,8 @@ class Records:
             token, until = self._tokens.get(key, ("", 0.0))
             if until > time.monotonic():
                 return token
-            token = self.signer.sign(typ=SERVICE, company_id=company_id, user_id=user_id,
-                                     ttl=_dt.timedelta(minutes=5), extra={"svc": "automation"})
+            token = self.signer.sign_service(caller="automation", callee="records", company_id=company_id,
+                                             user_id=user_id, ttl=_dt.timedelta(minutes=5))
             if len(self._tokens) > 10_000:
                 self._tokens.clear()
             self._tokens[key] = (token, time.monotonic() + 240)

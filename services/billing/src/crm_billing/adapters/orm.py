@@ -61,6 +61,19 @@ class Order(TenantScoped, Base):
     invoice_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
+class InvoiceSent(TenantScoped, Base):
+    """One invoice CLICK was asked to send (an SMS to `phone`): the caps of `send_invoice` count these."""
+
+    __tablename__ = "invoices_sent"
+    __table_args__ = (Index("ix_invoices_sent_phone", "phone", "created_at"),
+                      Index("ix_invoices_sent_order", "order_id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    phone: Mapped[str] = mapped_column(String(20))
+    invoice_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 # The reverser's poll reads only the payments still to reverse (the 2026-12-02 migration makes it).
 REVERSAL_DUE = {"name": "ix_click_transactions_reversal_due", "where": "reversal_next_at IS NOT NULL"}
 

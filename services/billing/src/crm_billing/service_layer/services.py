@@ -31,6 +31,7 @@ from crm_billing.adapters.click_api import ClickApiError, ClickMerchantApi
 from crm_billing.adapters.orm import PLATFORM, ClickTransaction, Order, SeatUser, Subscription
 from crm_billing.domain import model
 from crm_billing.domain.model import Plan
+from crm_billing.service_layer.invoice_caps import InvoiceCaps
 from crm_billing.service_layer.reversals import Reverser
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,9 @@ class BillingService:
     """The billing use cases over one database."""
 
     def __init__(self, db: Database, *, price_per_seat_month_tiyin: int, trial_days: int, click: ClickConfig,
-                 click_api: ClickMerchantApi | None = None):
+                 click_api: ClickMerchantApi | None = None, invoice_caps: InvoiceCaps = InvoiceCaps()):
         self.db = db
+        self.invoice_caps = invoice_caps
         self.units = Units(db, PLATFORM)
         self.price = price_per_seat_month_tiyin
         self.trial_seconds = trial_days * model.DAY_SECONDS
@@ -159,7 +161,7 @@ class BillingService:
         sub = self._lock_subscription(s, company_id, at)
         seat = s.get(SeatUser, message.user_id)
         if seat is not None:
-            return  # already counted (or deactivated for good): nothing to do
+            return  # already counted (or deactivated: only UserActivated counts it again)
         s.add(SeatUser(user_id=message.user_id, company_id=company_id, active=True, changed_at=utcnow()))
         self._set_users(s, sub, sub.active_users + 1, at, "user_created")
 
@@ -174,6 +176,21 @@ class BillingService:
         seat.active = False
         seat.changed_at = utcnow()
         self._set_users(s, sub, max(0, sub.active_users - 1), at, "user_deactivated")
+
+    def on_user_activated(self, s: Session, message) -> None:
+        """F6 again: a reactivated user takes a seat again (once, however often the event comes)."""
+        company_id = message.metadata.company_id
+        at = self._event_time(message)
+        sub = self._lock_subscription(s, company_id, at)
+        seat = s.get(SeatUser, message.user_id)
+        if seat is not None and seat.active:
+            return
+        if seat is None:  # a user billing never counted (created before it listened): counted from now
+            s.add(SeatUser(user_id=message.user_id, company_id=company_id, active=True, changed_at=utcnow()))
+        else:
+            seat.active = True
+            seat.changed_at = utcnow()
+        self._set_users(s, sub, sub.active_users + 1, at, "user_activated")
 
     def _set_users(self, s: Session, sub: Subscription, users: int, at: int, reason: str) -> None:
         at = max(at, sub.as_of)
@@ -224,7 +241,8 @@ class BillingService:
         BEGIN IMMEDIATE), and held over `invoice/create` (at most its 5 s timeout): two clicks run one
         after the other, and the second finds the first one's invoice for that phone and returns it
         instead of making another. Another phone gets an invoice of its own (a mistyped number can be
-        corrected); if both are paid, the second payment is reversed (`_complete`)."""
+        corrected); if both are paid, the second payment is reversed (`_complete`). A new invoice is
+        within the hourly caps per order, phone and company (`invoice_caps`) or refused (429)."""
         self._require_billing(principal)
         errors = FieldCollector()
         phone = model.check_phone(errors, country, number)
@@ -239,6 +257,8 @@ class BillingService:
                 return order, phone  # a repeated click: the pending invoice again
             if self.click_api is None:
                 raise ProviderUnavailable("payment_provider_unavailable", "CLICK is not configured")
+            now = utcnow()
+            self.invoice_caps.check(uow.session, order.company_id, order.id, phone, now)
             try:
                 answer = self.click_api.create_invoice(model.format_uzs(order.amount_tiyin), phone, order.id)
             except ClickApiError as exc:
@@ -249,6 +269,7 @@ class BillingService:
                                          note=str(answer.get("error_note", "")))
             order.invoice_id = int(answer["invoice_id"])
             order.invoice_phone = phone
+            self.invoice_caps.record(uow.session, order.company_id, order.id, phone, order.invoice_id, now)
         return order, phone
 
     # ---- CLICK SHOP-API callbacks ---------------------------------------------------------------

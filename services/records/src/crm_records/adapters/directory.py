@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import grpc
 
-from crm_platform.auth import SERVICE, TokenSigner
+from crm_platform.auth import TokenSigner
 from crm_platform.context import Principal
 from crm_platform.errors import AppError, FieldCollector, NotFound
 from crm_platform.rpc import call_metadata, make_channel, service_config
@@ -40,13 +40,15 @@ class DependencyUnavailable(AppError):
     status = grpc.StatusCode.UNAVAILABLE
 
 
-def _token(principal: Principal, signer: TokenSigner | None) -> str:
-    if principal.token:
+def _token(principal: Principal, signer: TokenSigner | None, callee: str) -> str:
+    """The user's own token inside a user's request; outside one (the consumer), a service token of
+    records for `callee` (which grants what `crm_platform.service_calls` lists, nothing else)."""
+    if principal.token and principal.kind == "user":
         return principal.token
     if signer is None:
         raise DependencyUnavailable("service_unavailable", "No credentials for a background call")
-    return signer.sign(typ=SERVICE, company_id=principal.company_id, user_id=principal.user_id or "system",
-                       ttl=_dt.timedelta(minutes=5))
+    return signer.sign_service(caller="records", callee=callee, company_id=principal.company_id,
+                               user_id=principal.user_id or "system", ttl=_dt.timedelta(minutes=5))
 
 
 def _unavailable(exc: grpc.RpcError, what: str) -> DependencyUnavailable:
@@ -99,7 +101,7 @@ class StageDirectory:
               wait_for_ready: bool = True):
         return getattr(self._pipeline(), method)(request, timeout=timeout or self.timeout,
                                                  wait_for_ready=wait_for_ready,
-                                                 metadata=call_metadata(_token(principal, self.signer)))
+                                                 metadata=call_metadata(_token(principal, self.signer, "pipeline")))
 
     def invalidate(self, company_id: str) -> None:
         """Forget everything cached for a company (its funnel, fields or rules changed)."""
@@ -270,7 +272,7 @@ class UserDirectory:
             try:
                 resp = self._directory().BatchGetUsers(
                     ipb.BatchGetUsersRequest(ids=sorted(missing)), timeout=timeout or self.timeout,
-                    metadata=call_metadata(_token(principal, self.signer)), wait_for_ready=True)
+                    metadata=call_metadata(_token(principal, self.signer, "identity")), wait_for_ready=True)
             except grpc.RpcError as exc:
                 raise _unavailable(exc, "identity") from exc
             fetched = {u.id: UserInfo(u.id, f"{u.first_name} {u.last_name}".strip(), u.active) for u in resp.users}
@@ -283,6 +285,32 @@ class UserDirectory:
                         self._users[(principal.company_id, user_id)] = (expires, user)
             found.update(fetched)
         return found
+
+    def successor(self, principal: Principal, user_id: str) -> str:
+        """Who takes over the work of the deactivated `user_id` (`service_layer.deactivation`), asked of
+        identity afresh: the user who deactivated them (`principal.user_id`, the event's actor) while
+        that is another active user of the company, else the company's longest-standing active
+        administrator other than them; "" when there is none."""
+        from crm.identity.v1 import identity_service_pb2 as ipb
+
+        actor = principal.user_id
+        if actor and actor not in ("system", user_id):
+            self.invalidate(principal.company_id, actor)
+            found = self.users(principal, {actor}).get(actor)
+            if found is not None and found.active:
+                return actor
+        md = call_metadata(_token(principal, self.signer, "identity"))
+        try:
+            roles = self._directory().ListRoles(ipb.ListRolesRequest(), timeout=self.timeout, metadata=md,
+                                                wait_for_ready=True).roles
+            users = self._directory().ListUsers(ipb.ListUsersRequest(), timeout=self.timeout, metadata=md,
+                                                wait_for_ready=True).users
+        except grpc.RpcError as exc:
+            raise _unavailable(exc, "identity") from exc
+        admin_roles = {r.id for r in roles if r.permissions.admin}
+        admins = sorted((u.created_at, u.id) for u in users if u.active and u.role_id in admin_roles
+                        and u.id != user_id)
+        return admins[0][1] if admins else ""
 
     def check_responsible(self, principal: Principal, errors: FieldCollector, user_id: str,
                           field_name: str = "responsible_id") -> None:
