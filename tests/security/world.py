@@ -19,7 +19,7 @@ from tests.support.system import sign_up
 # Path segment before {id} -> the kind of object the id names.
 PATH_KINDS = {"users": "user", "groups": "group", "roles": "role", "funnels": "funnel", "stages": "stage",
               "fields": "field", "clients": "client", "deals": "deal", "tasks": "task", "processes": "process",
-              "orders": "order"}
+              "orders": "order", "notes": "note"}
 # Body property -> the kind of object it names.
 FIELD_KINDS = {"client_id": "client", "deal_id": "deal", "responsible_id": "user", "stage_id": "stage",
                "role_id": "role", "group_id": "group", "funnel_id": "funnel", "target_stage_id": "stage"}
@@ -46,6 +46,8 @@ def build_company(api) -> dict:
                                             "due_at": (_dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=1))
                                             .strftime("%Y-%m-%dT%H:%M:%SZ")})
     assert task.status_code == 201, task.text
+    note = admin.post(f"/api/v1/deals/{deal['id']}/notes", json={"text": "Note of " + a["company"]["name"]})
+    assert note.status_code == 201, note.text
     group = admin.post("/api/v1/groups", json={"name": "G"}).json()
     role = admin.post("/api/v1/roles", json={"name": "R", "permissions": {}}).json()
     field = admin.post("/api/v1/fields", json={"entity": "deal", "key": f"f{uuid.uuid4().hex[:6]}", "name": "F",
@@ -57,7 +59,8 @@ def build_company(api) -> dict:
     ids = {"company": a["company"]["id"], "crm_id": a["company"]["crm_id"], "user": manager_id,
            "admin": a["user"]["id"], "group": group["id"], "role": role["id"], "funnel": deal_funnel["id"],
            "stage": stage_ids[0], "field": field.json()["id"], "client": client["id"], "deal": deal["id"],
-           "task": task.json()["id"], "process": process["id"], "order": order.json()["id"]}
+           "task": task.json()["id"], "process": process["id"], "order": order.json()["id"],
+           "note": note.json()["id"]}
     return {"admin": admin, "manager": manager, "ids": ids, "signup": a}
 
 

@@ -286,3 +286,23 @@ def field_text(code: str, lang: str, params: dict | None = None) -> str:
     """The text of a field error code in `lang`."""
     texts = FIELD_ERRORS.get(code) or FIELD_ERRORS["invalid_value"]
     return texts.get(lang, texts["en"]).format_map(_Default(params or {}))
+
+
+# Notes on deals and clients, the day's task lists (issue 25).
+ERRORS.update({
+    "note_not_found": {"en": "Note not found.", "ru": "Заметка не найдена.",
+                       "uz": "Eslatma topilmadi."},
+    "note_author_only": {"en": "Only the note's author or an administrator can change it.",
+                         "ru": "Изменить заметку может только её автор или администратор.",
+                         "uz": "Eslatmani faqat uning muallifi yoki administrator o‘zgartira oladi."},
+})
+
+# User administration (issue 25): a group or role still in use says by how many users (`details.users`).
+ERRORS.update({
+    "group_not_empty": {"en": "The group still has users: {users}. Move them to another group first.",
+                        "ru": "В группе ещё есть пользователи: {users}. Сначала переведите их в другую группу.",
+                        "uz": "Guruhda hali foydalanuvchilar bor: {users} ta. Avval ularni boshqa guruhga o‘tkazing."},
+    "role_in_use": {"en": "Users still have this role: {users}. Give them another role first.",
+                    "ru": "Эта роль ещё назначена пользователям: {users}. Сначала назначьте им другую роль.",
+                    "uz": "Bu rol hali foydalanuvchilarga biriktirilgan: {users} ta. Avval ularga boshqa rol bering."},
+})

@@ -16,6 +16,8 @@ bp = Blueprint("identity", __name__)
 api = Api(bp, "identity")
 
 Name30 = Field(min_length=1, max_length=30)
+# A company's language (api.md: sign-up `language`, `GET /me` `company.language`)
+Language = Literal["ru", "uz", "en"]
 PASSWORD_RULE = ("8 to 30 characters, not one of the 10,000 most common passwords (422 `too_short`, `too_long`, "
                  "`password_common` on the field)")
 NewPassword = Field(min_length=8, max_length=30, description=PASSWORD_RULE)
@@ -39,6 +41,8 @@ class CompanyOut(BaseModel):
     crm_id: str = Field(description="Short public id shared by every user of the company", examples=["K7M2-Q9XD"])
     time_zone: str
     created_at: str
+    language: Language = Field(description="The language the company's roles, group, funnels, stages and task "
+                                           "types were seeded in (companies from before languages: `en`)")
 
 
 class UserOut(BaseModel):
@@ -82,6 +86,9 @@ class SignUpIn(Schema):
                            json_schema_extra={"pattern": r"^ *[A-Za-z0-9_+/-]+ *$"},
                            description="An IANA time zone of identity's time zone database, e.g. Asia/Tashkent "
                                        "(422 `invalid_time_zone` for a name it does not hold)")
+    language: Language = Field("ru", description="The language of the company's seeded names (roles, group, "
+                                                 "funnels, stages, task types): `ru` (default), `uz` (Uzbek, Latin "
+                                                 "script) or `en`; 422 `invalid_choice` for another")
 
 
 class SignUpOut(BaseModel):
@@ -182,7 +189,8 @@ class CrmChoice(BaseModel):
 
 # ---- proto -> JSON -------------------------------------------------------------------------
 def company_json(c) -> dict:
-    return {"id": c.id, "name": c.name, "crm_id": c.crm_id, "time_zone": c.time_zone, "created_at": c.created_at}
+    return {"id": c.id, "name": c.name, "crm_id": c.crm_id, "time_zone": c.time_zone, "created_at": c.created_at,
+            "language": c.language or "en"}
 
 
 def user_json(u) -> dict:
@@ -213,11 +221,11 @@ def _client_ip() -> str:
 @api.operation("POST", "/api/v1/signup", "Sign up a company with its first admin", body=SignUpIn,
                response=SignUpOut, status=201, auth=False, errors=(409,),
                example={"company_name": "Acme", "first_name": "Aziz", "last_name": "Karimov",
-                        "email": "aziz@acme.uz", "password": "s3cret-pass"},
+                        "email": "aziz@acme.uz", "password": "s3cret-pass", "language": "ru"},
                codes={409: ("email_taken",)})
 def signup(body: SignUpIn):
     limiter, settings = _limits()
-    limiter.hit(f"signup:ip:{_client_ip()}", settings.login_per_ip_per_minute)
+    limiter.hit(f"signup:ip:{_client_ip()}", settings.signup_per_ip_per_minute)
     resp = clients.sign_up(**body.model_dump())
     return jsonify({"company": company_json(resp.company), "user": user_json(resp.user),
                     "tokens": tokens_json(resp.tokens)}), 201
@@ -316,9 +324,22 @@ def update_user(id: str, body: UserPatch):  # noqa: A002
 
 @api.operation("DELETE", "/api/v1/users/{id}", "Deactivate a user (admin)", response=UserOut,
                errors=(403, 409), permission="manage_users",
+               description="The user's sessions end at once and their seat is freed (billing's `active_users` "
+                           "goes down within seconds). Only users within the caller's rights (403 `forbidden`); "
+                           "a deactivated user is answered as is.",
                codes={404: ("user_not_found",), 409: ("last_admin",)})
 def deactivate_user(id: str):  # noqa: A002
     return jsonify(user_json(clients.deactivate_user(id).user))
+
+
+@api.operation("POST", "/api/v1/users/{id}/activate", "Reactivate a deactivated user (admin)", response=UserOut,
+               errors=(403,), permission="manage_users",
+               description="The user logs in again and takes a seat again (billing's `active_users` goes up within "
+                           "seconds). Only users within the caller's rights (403 `forbidden`): only an "
+                           "administrator reactivates an administrator. An active user is answered as is.",
+               codes={404: ("user_not_found",)})
+def activate_user(id: str):  # noqa: A002
+    return jsonify(user_json(clients.activate_user(id).user))
 
 
 @api.operation("GET", "/api/v1/groups", "List groups", response=UserGroupList)
@@ -345,6 +366,8 @@ def update_group(id: str, body: UserGroupIn):  # noqa: A002
 
 @api.operation("DELETE", "/api/v1/groups/{id}", "Delete an empty group (admin)", status=204,
                errors=(403, 409), permission="manage_users",
+               description="409 `group_not_empty` while users (deactivated ones too) are in it; "
+                           "`details.users` is how many.",
                codes={404: ("group_not_found",), 409: ("group_not_empty",)})
 def delete_group(id: str):  # noqa: A002
     clients.delete_group(id)
@@ -376,6 +399,8 @@ def update_role(id: str, body: RolePatch):  # noqa: A002
 
 @api.operation("DELETE", "/api/v1/roles/{id}", "Delete a role no user has (admin)", status=204,
                errors=(403, 409), permission="manage_roles",
+               description="409 `role_in_use` while users (deactivated ones too) have it, with `details.users` "
+                           "(how many); 409 `role_protected` for the administrator role.",
                codes={404: ("role_not_found",), 409: ("role_protected", "role_in_use")})
 def delete_role(id: str):  # noqa: A002
     clients.delete_role(id)

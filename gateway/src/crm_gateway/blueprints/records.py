@@ -1,18 +1,20 @@
-"""Records resources: countries, clients, deals (with the aggregated card), board, history, tasks."""
+"""Records resources: countries, clients, deals (with the aggregated card), board, history, tasks, notes."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, g, jsonify
 
 from crm_gateway.api import Api
 from crm_gateway.blueprints.records_schemas import (
     CountryList, ClientIn, ClientPatch, ClientOut, ClientList, ClientQuery, DealQuery, DealIn, DealPatch,
     DealOut, DealList, BulkIn, BulkOut, HistoryList, HistoryQuery, TaskIn, TaskPatch, TaskOut, TaskList,
-    TaskQuery, TaskTypeOut, TaskTypeList, TaskTypeIn, DealCard, BoardQuery, Board)
+    TaskQuery, TaskTypeOut, TaskTypeList, TaskTypeIn, DealCard, BoardQuery, Board, NoteIn, NotePatch, NoteOut,
+    NoteList, NoteQuery)
 from crm_gateway.clients import records as clients
+from crm_gateway.clients import pipeline as pipeline_clients
 
 bp = Blueprint("records", __name__)
 api = Api(bp, "records", ids="record_id")
@@ -50,7 +52,14 @@ def task_json(t) -> dict:
     return {"id": t.id, "type": t.type, "comment": t.comment, "due_at": t.due_at, "responsible_id": t.responsible_id,
             "deal_id": _or_none(t.deal_id), "client_id": _or_none(t.client_id), "done": t.done,
             "done_at": _or_none(t.done_at), "created_at": t.created_at, "created_by": t.created_by,
-            "process_id": _or_none(t.process_id)}
+            "process_id": _or_none(t.process_id), "overdue": t.overdue}
+
+
+def note_json(n) -> dict:
+    return {"id": n.id, "text": n.text, "author_id": n.author_id,
+            "deal_id": n.record_id if n.entity == "deal" else None,
+            "client_id": n.record_id if n.entity == "client" else None,
+            "created_at": n.created_at, "updated_at": n.updated_at}
 
 
 def history_json(h) -> dict:
@@ -130,10 +139,17 @@ def restore_client(id: str):  # noqa: A002
     return jsonify(client_json(clients.restore_client(id).client))
 
 
+def _bulk_limit() -> None:
+    """A bulk change writes up to 1,000 records and their events: it has a per-company limit of its own."""
+    ext = current_app.extensions["crm"]
+    ext.limiter.hit(f"bulk:company:{g.principal.company_id}", ext.settings.bulk_per_company_per_minute)
+
+
 @api.operation("POST", "/api/v1/clients/responsible", "Bulk: new responsible for clients (cascade: their deals "
                "and open tasks too)", body=BulkIn, response=BulkOut, errors=(404, 409, 422),
                codes={404: ("client_not_found",), 409: ("record_deleted",), 422: STAGE_RULES})
 def clients_responsible(body: BulkIn):
+    _bulk_limit()
     resp = clients.set_clients_responsible(body.ids, body.responsible_id, body.cascade)
     return jsonify({"clients": resp.clients, "deals": resp.deals, "tasks": resp.tasks})
 
@@ -222,6 +238,7 @@ def restore_deal(id: str):  # noqa: A002
                body=BulkIn, response=BulkOut, errors=(404, 409, 422),
                codes={404: ("deal_not_found",), 409: ("record_deleted",), 422: STAGE_RULES})
 def deals_responsible(body: BulkIn):
+    _bulk_limit()
     resp = clients.set_deals_responsible(body.ids, body.responsible_id, body.cascade)
     return jsonify({"deals": resp.deals, "clients": resp.clients, "tasks": 0})
 
@@ -239,8 +256,9 @@ def deal_history(id: str, query: HistoryQuery):  # noqa: A002
                codes={404: ("funnel_not_found",)})
 def board(query: BoardQuery):
     # One call: records takes the funnel's stages from its cache of pipeline (dropped on FunnelChanged).
-    resp = clients.board(query.funnel_id, query.per_stage)
-    return jsonify({"funnel_id": query.funnel_id, "columns": [
+    funnel_id = query.funnel_id or pipeline_clients.list_funnels("deal").funnels[0].id
+    resp = clients.board(funnel_id, query.per_stage)
+    return jsonify({"funnel_id": funnel_id, "columns": [
         # a stage that left the funnel but still holds deals is known by its id only
         {"stage": stage_json(c.stage) if c.HasField("stage") else {"id": c.stage_id}, "count": c.count,
          "sum": f"{c.amount_tiyin // 100}.{c.amount_tiyin % 100:02d}", "sum_tiyin": c.amount_tiyin,
@@ -248,8 +266,8 @@ def board(query: BoardQuery):
 
 
 # ---- tasks ---------------------------------------------------------------------------------------
-@api.operation("GET", "/api/v1/tasks", "List tasks, soonest due first", query=TaskQuery, response=TaskList,
-               errors=(422,))
+@api.operation("GET", "/api/v1/tasks", "List tasks, soonest due first (due: overdue, today, upcoming)",
+               query=TaskQuery, response=TaskList, errors=(422,))
 def list_tasks(query: TaskQuery):
     filters = query.model_dump(exclude_none=True)
     resp = clients.list_tasks(**filters)
@@ -269,6 +287,12 @@ def update_task(id: str, body: TaskPatch):  # noqa: A002
     return jsonify(task_json(clients.update_task(id, body.model_dump(exclude_none=True)).task))
 
 
+@api.operation("DELETE", "/api/v1/tasks/{id}", "Delete a task", response=TaskOut, errors=(404,),
+               codes={404: ("task_not_found",)})
+def delete_task(id: str):  # noqa: A002
+    return jsonify(task_json(clients.delete_task(id).task))
+
+
 @api.operation("GET", "/api/v1/task-types", "Task types: built-in ones and the company's own",
                response=TaskTypeList)
 def task_types():
@@ -282,3 +306,49 @@ def task_types():
 def create_task_type(body: TaskTypeIn):
     t = clients.create_task_type(body.name).type
     return jsonify({"key": t.key, "name": t.name, "builtin": t.builtin}), 201
+
+
+# ---- notes ---------------------------------------------------------------------------------------
+@api.operation("GET", "/api/v1/deals/{id}/notes", "A deal's notes, newest first", query=NoteQuery,
+               response=NoteList, errors=(404,), codes={404: ("deal_not_found",)})
+def list_deal_notes(id: str, query: NoteQuery):  # noqa: A002
+    resp = clients.list_notes("deal", id, query.limit, query.cursor)
+    return jsonify(_page([note_json(n) for n in resp.notes], resp.next_cursor))
+
+
+@api.operation("POST", "/api/v1/deals/{id}/notes", "Add a note to a deal (an entry of its timeline, note_added)",
+               body=NoteIn, response=NoteOut, status=201, errors=(404, 409), example={"text": "Asked for an offer"},
+               codes={404: ("deal_not_found",), 409: ("record_deleted",)})
+def create_deal_note(id: str, body: NoteIn):  # noqa: A002
+    return jsonify(note_json(clients.create_note("deal", id, body.text).note)), 201
+
+
+@api.operation("GET", "/api/v1/clients/{id}/notes", "A client's notes, newest first", query=NoteQuery,
+               response=NoteList, errors=(404,), codes={404: ("client_not_found",)})
+def list_client_notes(id: str, query: NoteQuery):  # noqa: A002
+    resp = clients.list_notes("client", id, query.limit, query.cursor)
+    return jsonify(_page([note_json(n) for n in resp.notes], resp.next_cursor))
+
+
+@api.operation("POST", "/api/v1/clients/{id}/notes", "Add a note to a client (an entry of its timeline, "
+               "note_added)", body=NoteIn, response=NoteOut, status=201, errors=(404, 409),
+               example={"text": "Prefers calls after 14:00"},
+               codes={404: ("client_not_found",), 409: ("record_deleted",)})
+def create_client_note(id: str, body: NoteIn):  # noqa: A002
+    return jsonify(note_json(clients.create_note("client", id, body.text).note)), 201
+
+
+_NOTE_WRITE = {403: ("note_author_only",), 404: ("note_not_found",),
+               409: ("record_deleted",)}
+
+
+@api.operation("PATCH", "/api/v1/notes/{id}", "Edit a note's text (its author or an admin)", body=NotePatch,
+               response=NoteOut, errors=(403, 404, 409), codes=_NOTE_WRITE, body_required=True)
+def update_note(id: str, body: NotePatch):  # noqa: A002
+    return jsonify(note_json(clients.update_note(id, body.text).note))
+
+
+@api.operation("DELETE", "/api/v1/notes/{id}", "Delete a note (its author or an admin)", response=NoteOut,
+               errors=(403, 404, 409), codes=_NOTE_WRITE)
+def delete_note(id: str):  # noqa: A002
+    return jsonify(note_json(clients.delete_note(id).note))

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from crm_gateway.api import Schema
+from crm_gateway.api import _BLANK, Schema
 from crm_gateway.schemas import EMAIL_OR_EMPTY, Cursor, DateTime, PhoneIn
 
 Id = Field("", max_length=64)
@@ -240,6 +240,7 @@ class TaskOut(BaseModel):
     created_at: str
     created_by: str
     process_id: str | None
+    overdue: bool = Field(description="Not done and its due time has passed")
 
 
 class TaskList(BaseModel):
@@ -252,6 +253,9 @@ class TaskQuery(Schema):
     client_id: str = Id
     responsible_id: str = Id
     done: bool | None = None
+    due: Literal["", "overdue", "today", "upcoming"] = Field(
+        "", description="overdue: not done and due before now; today: due today in the company's time zone; "
+                        "upcoming: due after today; empty: any")
     limit: int = Field(50, ge=1, le=200)
     cursor: Cursor = ""
 
@@ -294,7 +298,7 @@ class DealCard(DealOut):
 
 
 class BoardQuery(Schema):
-    funnel_id: str = Field(min_length=1, max_length=64)
+    funnel_id: str = Field("", max_length=64, description="Empty: the company's first deal funnel")
     per_stage: int = Field(20, ge=1, le=100)
 
 
@@ -309,3 +313,53 @@ class BoardColumn(BaseModel):
 class Board(BaseModel):
     funnel_id: str
     columns: list[BoardColumn]
+
+
+# ---- notes ---------------------------------------------------------------------------------------
+NOTE_MAX = 4000
+# 1 to 4,000 characters once trimmed (as records trims: Python's whitespace, spelt out in _BLANK), no NUL.
+# A maxLength would refuse a text of 4,000 characters with a blank around it, which records accepts.
+NOTE_PATTERN = (f"^[{_BLANK}]*[^\\u0000{_BLANK}]([^\\u0000]{{0,{NOTE_MAX - 2}}}[^\\u0000{_BLANK}])?"
+                f"[{_BLANK}]*$")
+
+
+def _check_note_text(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise PydanticCustomError("required", "Required.")
+    if len(text) > NOTE_MAX:
+        raise PydanticCustomError("string_too_long", "Too long.", {"max_length": NOTE_MAX})
+    return value
+
+
+NoteText = Annotated[str, AfterValidator(_check_note_text), WithJsonSchema({
+    "type": "string", "pattern": NOTE_PATTERN,
+    "description": f"1 to {NOTE_MAX:,} characters once trimmed (422 `required`, `too_long`)"})]
+
+
+class NoteIn(Schema):
+    text: NoteText
+
+
+class NotePatch(Schema):
+    text: NoteText
+
+
+class NoteOut(BaseModel):
+    id: str
+    text: str
+    author_id: str
+    deal_id: str | None
+    client_id: str | None
+    created_at: str
+    updated_at: str
+
+
+class NoteList(BaseModel):
+    items: list[NoteOut]
+    next_cursor: str | None = None
+
+
+class NoteQuery(Schema):
+    limit: int = Field(50, ge=1, le=200)
+    cursor: Cursor = ""

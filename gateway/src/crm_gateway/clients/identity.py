@@ -80,6 +80,10 @@ def deactivate_user(user_id: str) -> idpb.DeactivateUserResponse:
     return call(_directory().DeactivateUser, idpb.DeactivateUserRequest(id=user_id))
 
 
+def activate_user(user_id: str) -> idpb.ActivateUserResponse:
+    return call(_directory().ActivateUser, idpb.ActivateUserRequest(id=user_id))
+
+
 def list_groups() -> idpb.ListGroupsResponse:
     return call(_directory().ListGroups, idpb.ListGroupsRequest())
 

@@ -9,7 +9,7 @@ from crm_gateway.clients import call, register_backend, stub
 SERVICE = "crm.records.v1.RecordsService"
 register_backend("records", (SERVICE,), idempotent=[(SERVICE, m) for m in (
     "ListCountries", "GetClient", "ListClients", "GetClientHistory", "GetDeal", "ListDeals", "GetDealHistory",
-    "GetBoard", "GetTask", "ListTasks", "ListTaskTypes")])
+    "GetBoard", "GetTask", "ListTasks", "ListTaskTypes", "ListNotes")])
 
 
 def _records() -> rgrpc.RecordsServiceStub:
@@ -118,6 +118,10 @@ def update_task(task_id: str, changes: dict) -> rpb.UpdateTaskResponse:
     return call(_records().UpdateTask, rpb.UpdateTaskRequest(id=task_id, **changes))
 
 
+def delete_task(task_id: str) -> rpb.DeleteTaskResponse:
+    return call(_records().DeleteTask, rpb.DeleteTaskRequest(id=task_id))
+
+
 def list_tasks(**filters) -> rpb.ListTasksResponse:
     return call(_records().ListTasks, rpb.ListTasksRequest(**filters))
 
@@ -128,3 +132,21 @@ def list_task_types() -> rpb.ListTaskTypesResponse:
 
 def create_task_type(name: str) -> rpb.CreateTaskTypeResponse:
     return call(_records().CreateTaskType, rpb.CreateTaskTypeRequest(name=name))
+
+
+# ---- notes ---------------------------------------------------------------------------------------
+def create_note(entity: str, record_id: str, text: str) -> rpb.CreateNoteResponse:
+    return call(_records().CreateNote, rpb.CreateNoteRequest(entity=entity, record_id=record_id, text=text))
+
+
+def list_notes(entity: str, record_id: str, limit: int, cursor: str) -> rpb.ListNotesResponse:
+    return call(_records().ListNotes, rpb.ListNotesRequest(entity=entity, record_id=record_id, limit=limit,
+                                                           cursor=cursor))
+
+
+def update_note(note_id: str, text: str) -> rpb.UpdateNoteResponse:
+    return call(_records().UpdateNote, rpb.UpdateNoteRequest(id=note_id, text=text))
+
+
+def delete_note(note_id: str) -> rpb.DeleteNoteResponse:
+    return call(_records().DeleteNote, rpb.DeleteNoteRequest(id=note_id))

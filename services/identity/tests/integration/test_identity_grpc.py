@@ -40,7 +40,8 @@ def server(database_url, keys):
 
 def _signup(server, email=None):
     return server["auth"].SignUp(pb.SignUpRequest(company_name="Co", first_name="A", last_name="B",
-                                                  email=email or f"{uuid.uuid4().hex[:12]}@t.uz", password=PW))
+                                                  email=email or f"{uuid.uuid4().hex[:12]}@t.uz", password=PW,
+                                                  language="en"))  # the tests name the English roles
 
 
 def _md(token):

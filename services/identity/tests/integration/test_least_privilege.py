@@ -69,7 +69,7 @@ def _email():
 def _company(server):
     """A company: its admin's token, role ids by name, the group id and a helper that adds a user."""
     signup = server["auth"].SignUp(pb.SignUpRequest(company_name="Co", first_name="A", last_name="B",
-                                                    email=_email(), password=PW))
+                                                    email=_email(), password=PW, language="en"))
     admin = signup.tokens.access_token
     with server["db"].session(company_id=signup.company.id) as s:
         roles = {r.name: r.id for r in s.execute(select(Role)).scalars()}

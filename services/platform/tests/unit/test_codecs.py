@@ -70,7 +70,7 @@ def test_topics_come_from_the_event_contracts():
     assert topic_of(rev.DealStageChanged) == "crm.records.deal.v1"
     assert topic_of(rev.TaskDone()) == "crm.records.task.v1"
     assert aggregate_of(rev.ClientCreated) == "client"
-    assert topics_in(rev) == ("crm.records.client.v1", "crm.records.deal.v1", "crm.records.task.v1")
+    assert topics_in(rev) == ("crm.records.client.v1", "crm.records.deal.v1", "crm.records.note.v1", "crm.records.task.v1")
     assert rev.DealSnapshot not in events_in(rev)  # a part of events, not an event
     with pytest.raises(KeyError):
         topic_of(rev.DealSnapshot)

@@ -1,6 +1,6 @@
 """Billing's consumer: identity's events move a company's subscription (F6).
 
-A new company starts its trial; a user created or deactivated recalculates the seats in use. The
+A new company starts its trial; a user created, deactivated or reactivated recalculates the seats in use. The
 topics are the ones the events' contracts name.
 """
 
@@ -18,7 +18,8 @@ def subscriptions(svc: BillingService) -> list[Subscription]:
     """Event type -> handler, in one place."""
     return [Subscription(idev.CompanyCreated, svc.on_company_created),
             Subscription(idev.UserCreated, svc.on_user_created),
-            Subscription(idev.UserDeactivated, svc.on_user_deactivated)]
+            Subscription(idev.UserDeactivated, svc.on_user_deactivated),
+            Subscription(idev.UserActivated, svc.on_user_activated)]
 
 
 def make_consumer(svc: BillingService, bootstrap: str, group: str = CONSUMER_GROUP) -> IdempotentConsumer:

@@ -29,6 +29,8 @@ class Company(Base):
     crm_id: Mapped[str] = mapped_column(String(16), unique=True)
     time_zone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    # ru, uz or en: the language of its seeded names; "en" for the companies from before it was stored
+    language: Mapped[str] = mapped_column(String(8), server_default="en")
 
 
 class Role(TenantScoped, Base):

@@ -28,6 +28,17 @@ ADMIN_PERMISSIONS = {p: True for p in PERMISSIONS}
 MANAGER_PERMISSIONS = {p: p == "edit_phone" for p in PERMISSIONS}
 DEFAULT_TIME_ZONE = "Asia/Tashkent"
 
+# A company's language: the one its seeded roles and group are named in, and that every service seeds its
+# names in (funnels, stages, task types). Russian unless the sign-up asks otherwise; companies from before
+# languages were stored keep their English names and are "en" (the 2026-12-03 migration's default).
+LANGUAGES = ("ru", "uz", "en")
+DEFAULT_LANGUAGE = "ru"
+SEEDED_NAMES = {  # language -> (administrator role, manager role, the first group)
+    "ru": ("Администратор", "Менеджер", "Основная"),
+    "uz": ("Administrator", "Menejer", "Asosiy"),
+    "en": ("Administrator", "Manager", "Main"),
+}
+
 
 def new_crm_id() -> str:
     """Make a random CRM ID such as 'K7M2Q9XD' (27^8, about 2.8e11 values)."""
@@ -112,6 +123,14 @@ def beyond(held: frozenset[str] | set[str], wanted) -> list[str]:
 def changed_toggles(old: dict[str, bool], new: dict[str, bool]) -> list[str]:
     """The toggles that `new` turns on or off compared with `old`."""
     return [p for p in PERMISSIONS if bool(old.get(p)) != bool(new.get(p))]
+
+
+def check_language(errors: FieldCollector, field: str, value: str | None) -> str:
+    """Check a company language (empty: the default, Russian); return it lowercased."""
+    language = (value or "").strip().lower() or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        errors.add(field, "invalid_choice", choices=list(LANGUAGES))
+    return language
 
 
 def valid_time_zone(name: str) -> bool:

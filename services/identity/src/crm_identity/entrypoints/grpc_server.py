@@ -15,7 +15,7 @@ PUBLIC_METHODS = {f"/crm.identity.v1.AuthService/{m}" for m in
 
 def company_pb(c) -> pb.Company:
     return pb.Company(id=c.id, name=c.name, crm_id=model.format_crm_id(c.crm_id), time_zone=c.time_zone,
-                      created_at=rfc3339(c.created_at))
+                      created_at=rfc3339(c.created_at), language=c.language)
 
 
 def user_pb(u) -> pb.User:
@@ -44,7 +44,8 @@ class AuthService(pb_grpc.AuthServiceServicer):
     def SignUp(self, request, context):
         company, user, tokens = self.svc.sign_up(
             company_name=request.company_name, first_name=request.first_name, last_name=request.last_name,
-            email=request.email, password=request.password, time_zone=request.time_zone)
+            email=request.email, password=request.password, time_zone=request.time_zone,
+            language=request.language)
         return pb.SignUpResponse(company=company_pb(company), user=user_pb(user), tokens=tokens_pb(tokens))
 
     def Login(self, request, context):
@@ -110,6 +111,9 @@ class DirectoryService(pb_grpc.DirectoryServiceServicer):
     def DeactivateUser(self, request, context):
         return pb.DeactivateUserResponse(user=user_pb(self.svc.deactivate_user(current_principal(), request.id)))
 
+    def ActivateUser(self, request, context):
+        return pb.ActivateUserResponse(user=user_pb(self.svc.activate_user(current_principal(), request.id)))
+
     def ListGroups(self, request, context):
         return pb.ListGroupsResponse(groups=[pb.Group(id=g.id, name=g.name, user_count=n)
                                              for g, n in self.svc.list_groups(current_principal())])
@@ -119,8 +123,8 @@ class DirectoryService(pb_grpc.DirectoryServiceServicer):
         return pb.CreateGroupResponse(group=pb.Group(id=g.id, name=g.name))
 
     def UpdateGroup(self, request, context):
-        g = self.svc.update_group(current_principal(), request.id, request.name)
-        return pb.UpdateGroupResponse(group=pb.Group(id=g.id, name=g.name))
+        g, n = self.svc.update_group(current_principal(), request.id, request.name)
+        return pb.UpdateGroupResponse(group=pb.Group(id=g.id, name=g.name, user_count=n))
 
     def DeleteGroup(self, request, context):
         self.svc.delete_group(current_principal(), request.id)

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 class AccountUseCases(IdentityBase):
     # ---- sign-up and login --------------------------------------------------------------
     def sign_up(self, *, company_name: str, first_name: str, last_name: str, email: str, password: str,
-                time_zone: str = "") -> tuple[Company, User, dict]:
-        """Create a company with default roles and group, and its first admin."""
+                time_zone: str = "", language: str = "") -> tuple[Company, User, dict]:
+        """Create a company with default roles and group named in its language (Russian by default), and
+        its first admin."""
         errors = FieldCollector()
         company_name = model.check_text(errors, "company_name", company_name, max_len=200)
         first_name = model.check_text(errors, "first_name", first_name)
@@ -33,25 +34,28 @@ class AccountUseCases(IdentityBase):
         time_zone = (time_zone or model.DEFAULT_TIME_ZONE).strip()
         if not model.valid_time_zone(time_zone):
             errors.add("time_zone", "invalid_time_zone")
+        language = model.check_language(errors, "language", language)
         errors.raise_if_any()
         password_hash = HASHER.hash(password)
         for _ in range(5):
             try:
-                return self._create_company(company_name, first_name, last_name, email, password_hash, time_zone)
+                return self._create_company(company_name, first_name, last_name, email, password_hash, time_zone,
+                                            language)
             except IntegrityError:  # CRM ID collision: draw again
                 continue
         raise RuntimeError("could not allocate a CRM ID")
 
-    def _create_company(self, name, first_name, last_name, email, password_hash, time_zone):
+    def _create_company(self, name, first_name, last_name, email, password_hash, time_zone, language):
         now = utcnow()
-        company = Company(id=new_id(), name=name, crm_id=model.new_crm_id(), time_zone=time_zone, created_at=now)
+        company = Company(id=new_id(), name=name, crm_id=model.new_crm_id(), time_zone=time_zone, created_at=now,
+                          language=language)
+        admin_name, manager_name, group_name = model.SEEDED_NAMES[language]
         with self.units.write(company.id) as uow:
             s = uow.session
             s.add(company)
-            admin_role = Role(id=new_id(), name="Administrator", permissions=dict(model.ADMIN_PERMISSIONS),
-                              system=True)
-            manager_role = Role(id=new_id(), name="Manager", permissions=dict(model.MANAGER_PERMISSIONS))
-            group = Group(id=new_id(), name="Main")
+            admin_role = Role(id=new_id(), name=admin_name, permissions=dict(model.ADMIN_PERMISSIONS), system=True)
+            manager_role = Role(id=new_id(), name=manager_name, permissions=dict(model.MANAGER_PERMISSIONS))
+            group = Group(id=new_id(), name=group_name)
             s.add_all([admin_role, manager_role, group])
             s.flush()
             user = User(id=new_id(), first_name=first_name, last_name=last_name, email=email,
@@ -61,7 +65,7 @@ class AccountUseCases(IdentityBase):
             s.flush()
             uow.actor_id = user.id  # the new admin acts
             uow.publish(company.id, ev.CompanyCreated(name=name, crm_id=company.crm_id, time_zone=time_zone,
-                                                      admin_user_id=user.id))
+                                                      admin_user_id=user.id, language=language))
             self._publish_user_created(uow, user)
             tokens = self._issue(s, user)
         return company, user, tokens

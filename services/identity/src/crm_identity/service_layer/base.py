@@ -19,7 +19,7 @@ from crm_platform.context import Principal
 from crm_platform.db import Database, utcnow
 from crm_platform.errors import PermissionDenied
 from crm_platform.uow import UnitOfWork, Units
-from crm_identity.adapters.orm import PLATFORM, RefreshSession, Role, User
+from crm_identity.adapters.orm import PLATFORM, Company, RefreshSession, Role, User
 from crm_identity.domain import model
 from crm_identity.service_layer.limits import AttemptLimiter, Limits
 
@@ -66,9 +66,12 @@ class IdentityBase:
         now = utcnow()
         s.add(RefreshSession(id=new_id(), company_id=user.company_id, user_id=user.id, family_id=family_id,
                              token_hash=sha256(refresh), created_at=now, expires_at=now + self.refresh_ttl))
+        company = s.get(Company, user.company_id)
+        # `lng`: the company's language, so a service seeding on a first read names things in it
         access = self.signer.sign(typ=ACCESS, company_id=user.company_id, user_id=user.id,
                                   ttl=_dt.timedelta(seconds=self.access_ttl),
-                                  permissions=model.granted(role.permissions), session_id=family_id)
+                                  permissions=model.granted(role.permissions), session_id=family_id,
+                                  extra={"lng": company.language} if company is not None else None)
         return {"access_token": access, "refresh_token": refresh, "expires_in": self.access_ttl}
 
     @staticmethod

@@ -230,6 +230,26 @@ class DirectoryUseCases(IdentityBase):
             uow.publish(user.id, ev.UserDeactivated(user_id=user.id))
             return user
 
+    def activate_user(self, principal: Principal, user_id: str) -> User:
+        """Reactivate a deactivated user (manage_users, for a user within the caller's rights: only an
+        administrator reactivates an administrator). They log in again and take a seat again: publishes
+        UserActivated (billing counts the seat) and UserUpdated naming `active` (caches of users refresh).
+        Idempotent: an active user is answered as is, nothing published; a refusal changes nothing."""
+        self._require(principal, "manage_users")
+        with self.units.of(principal) as uow:
+            s = uow.session
+            user = self._user(s, user_id, lock=True)
+            held = self._rights(s, principal)
+            self._require_held(held, "manage_users")
+            self._require_all(held, model.granted(s.get(Role, user.role_id).permissions))
+            if user.active:
+                return user
+            user.active = True
+            user.deactivated_at = None
+            uow.publish(user.id, ev.UserActivated(user_id=user.id))
+            uow.publish(user.id, ev.UserUpdated(user_id=user.id, changed_fields=["active"]))
+            return user
+
     # groups
     def list_groups(self, principal: Principal) -> list[tuple[Group, int]]:
         with self.db.session(company_id=principal.company_id) as s:
@@ -253,7 +273,8 @@ class DirectoryUseCases(IdentityBase):
             s.add(group)
             return group
 
-    def update_group(self, principal: Principal, group_id: str, name: str) -> Group:
+    def update_group(self, principal: Principal, group_id: str, name: str) -> tuple[Group, int]:
+        """Rename a group (manage_users); answers it with its number of active users."""
         self._require(principal, "manage_users")
         name = self._group_name(name)
         with self.units.of(principal) as uow:
@@ -262,7 +283,14 @@ class DirectoryUseCases(IdentityBase):
             if group is None:
                 raise NotFound("group_not_found", "Group not found")
             group.name = name
-            return group
+            return group, self._count_users(s, User.group_id == group_id, active_only=True)
+
+    @staticmethod
+    def _count_users(s: Session, where, active_only: bool = False) -> int:
+        q = select(func.count()).select_from(User).where(where)
+        if active_only:
+            q = q.where(User.active.is_(True))
+        return s.execute(q).scalar_one()
 
     def delete_group(self, principal: Principal, group_id: str) -> None:
         self._require(principal, "manage_users")
@@ -271,8 +299,9 @@ class DirectoryUseCases(IdentityBase):
             # FOR UPDATE: a user joining the group (FOR KEY SHARE in _check_refs) waits, or is waited for
             group = one_or_not_found(s, select(Group).where(Group.id == group_id), "group_not_found", "Group not found",
                                      lock=True)
-            if s.execute(select(User.id).where(User.group_id == group_id)).first() is not None:
-                raise FailedPrecondition("group_not_empty", "The group still has users")
+            users = self._count_users(s, User.group_id == group_id)
+            if users:  # deactivated users count too: they keep their group (and may be reactivated)
+                raise FailedPrecondition("group_not_empty", "The group still has users", users=users)
             s.delete(group)
 
     # roles
@@ -328,6 +357,7 @@ class DirectoryUseCases(IdentityBase):
                                     lock=True)
             if role.system:
                 raise FailedPrecondition("role_protected", "The administrator role cannot be deleted")
-            if s.execute(select(User.id).where(User.role_id == role_id)).first() is not None:
-                raise FailedPrecondition("role_in_use", "Users still have this role")
+            users = self._count_users(s, User.role_id == role_id)
+            if users:  # deactivated users count too: they keep their role (and may be reactivated)
+                raise FailedPrecondition("role_in_use", "Users still have this role", users=users)
             s.delete(role)

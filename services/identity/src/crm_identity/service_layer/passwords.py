@@ -97,7 +97,7 @@ RESET_TEXT = {
     "uz": ("CRM parolini tiklash",
            "Assalomu alaykum, {name}!\n\n«{company}» CRM (CRM ID {crm_id}) uchun yangi parol o‘rnatish uchun "
            "havolani oching:\n\n{link}\n\nHavola {minutes} daqiqa davomida va faqat bir marta ishlaydi. Agar "
-           "parolni tiklashni so‘ramagan bo'lsangiz, bu xatga e’tibor bermang.\n"),
+           "parolni tiklashni so‘ramagan bo‘lsangiz, bu xatga e’tibor bermang.\n"),
     "ru": ("Смена пароля в CRM",
            "Здравствуйте, {name}!\n\nЧтобы задать новый пароль для CRM «{company}» (CRM ID {crm_id}), перейдите по "
            "ссылке:\n\n{link}\n\nСсылка действует {minutes} минут и только один раз. Если вы не запрашивали смену "

@@ -39,20 +39,50 @@ PALETTE = ("#9E9E9E", "#607D8B", "#795548", "#F44336", "#E91E63", "#9C27B0", "#6
 COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-DEFAULT_FUNNELS = {
-    "deal": ("Deals", {
-        "unprocessed": [("New", "#9E9E9E")],
-        "in_progress": [("Contacted", "#2196F3"), ("Offer made", "#FF9800")],
-        "failed": [("Lost", "#F44336")],
-        "successful": [("Won", "#4CAF50")],
-    }),
-    "client": ("Clients", {
-        "unprocessed": [("New", "#9E9E9E")],
-        "in_progress": [("In progress", "#2196F3")],
-        "failed": [("Refused", "#F44336")],
-        "successful": [("Customer", "#4CAF50")],
-    }),
+# A company's default funnels, named in its language (identity's CompanyCreated `language`, or the `lng` of
+# the token of a first read that comes before the event): entity -> (funnel name, group -> [(stage, color)]).
+# Russian for a new company that names none; English for an event or token from before languages (those
+# companies were seeded in English, and identity's migration stored "en" for them).
+LANGUAGES = ("ru", "uz", "en")
+DEFAULT_LANGUAGE = "ru"
+LEGACY_LANGUAGE = "en"
+_COLORS = {"deal": {"unprocessed": ["#9E9E9E"], "in_progress": ["#2196F3", "#FF9800"], "failed": ["#F44336"],
+                    "successful": ["#4CAF50"]},
+           "client": {"unprocessed": ["#9E9E9E"], "in_progress": ["#2196F3"], "failed": ["#F44336"],
+                      "successful": ["#4CAF50"]}}
+_NAMES = {
+    "en": {"deal": ("Deals", {"unprocessed": ["New"], "in_progress": ["Contacted", "Offer made"],
+                              "failed": ["Lost"], "successful": ["Won"]}),
+           "client": ("Clients", {"unprocessed": ["New"], "in_progress": ["In progress"], "failed": ["Refused"],
+                                  "successful": ["Customer"]})},
+    "ru": {"deal": ("Сделки", {"unprocessed": ["Новая"], "in_progress": ["Первичный контакт", "Предложение сделано"],
+                               "failed": ["Проиграна"], "successful": ["Выиграна"]}),
+           "client": ("Клиенты", {"unprocessed": ["Новый"], "in_progress": ["В работе"], "failed": ["Отказался"],
+                                  "successful": ["Покупатель"]})},
+    "uz": {"deal": ("Bitimlar", {"unprocessed": ["Yangi"], "in_progress": ["Bog‘lanildi", "Taklif berildi"],
+                                 "failed": ["Muvaffaqiyatsiz"], "successful": ["Muvaffaqiyatli"]}),
+           "client": ("Mijozlar", {"unprocessed": ["Yangi"], "in_progress": ["Ishlanmoqda"], "failed": ["Rad etdi"],
+                                   "successful": ["Xaridor"]})},
 }
+
+
+def seed_language(language: str | None) -> str:
+    """The language a company's funnels are seeded in: the one named, English when none is (an event or a
+    token from before languages), Russian for one this version does not know."""
+    code = (language or "").strip().lower()
+    if not code:
+        return LEGACY_LANGUAGE
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def default_funnels(language: str) -> dict[str, tuple[str, dict[str, list[tuple[str, str]]]]]:
+    """The default funnels in `language` (see seed_language)."""
+    names = _NAMES[seed_language(language)]
+    return {entity: (funnel, {key: list(zip(stages, _COLORS[entity][key])) for key, stages in groups.items()})
+            for entity, (funnel, groups) in names.items()}
+
+
+DEFAULT_FUNNELS = default_funnels(LEGACY_LANGUAGE)
 
 
 def normalize_color(value: str | None) -> str | None:

@@ -13,7 +13,8 @@ def subscriptions(service) -> list[Subscription]:
     """Event type -> handler: a new company gets its default funnels (F8)."""
 
     def on_company_created(session, message) -> None:
-        service.seed_company(session, message.metadata.company_id, actor=message.metadata.actor_id or "system")
+        service.seed_company(session, message.metadata.company_id, actor=message.metadata.actor_id or "system",
+                             language=message.language)
 
     return [Subscription(identity_ev.CompanyCreated, on_company_created)]
 

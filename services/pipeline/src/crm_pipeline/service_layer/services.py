@@ -79,14 +79,15 @@ class PipelineService:
                                 "stage_not_found", "Stage not found", lock)
 
     # ---- default funnels (F8) ---------------------------------------------------------------
-    def seed_company(self, s: Session, company_id: str, actor: str = SYSTEM_ACTOR) -> bool:
-        """Create the company's default deal and client funnels once; False when they exist already."""
+    def seed_company(self, s: Session, company_id: str, actor: str = SYSTEM_ACTOR, language: str = "") -> bool:
+        """Create the company's default deal and client funnels once, named in `language`
+        (`model.seed_language`); False when they exist already."""
         if s.get(CompanySetup, company_id) is not None:
             return False
         now = utcnow()
         s.add(CompanySetup(company_id=company_id, seeded_at=now))
         s.flush()  # a concurrent seeder fails here on the primary key, before anything else is written
-        for entity, (name, groups) in model.DEFAULT_FUNNELS.items():
+        for entity, (name, groups) in model.default_funnels(language).items():
             funnel = Funnel(id=_new_id(), company_id=company_id, entity=entity, name=name, version=1,
                             created_at=now, updated_at=now)
             s.add(funnel)
@@ -97,17 +98,18 @@ class PipelineService:
             s.flush()
             with self.units.within(s, company_id, actor) as uow:
                 uow.publish(funnel.id, ev.FunnelCreated(funnel=funnel_pb(funnel, stages)))
-        log.info("default funnels created", extra={"company_id": company_id})
+        log.info("default funnels created (%s)", model.seed_language(language), extra={"company_id": company_id})
         return True
 
-    def ensure_seeded(self, company_id: str) -> None:
-        """Seed the defaults now if the CompanyCreated event has not been handled yet."""
+    def ensure_seeded(self, company_id: str, language: str = "") -> None:
+        """Seed the defaults now if the CompanyCreated event has not been handled yet, in the language the
+        caller's token names (the company's: identity signs it in)."""
         with self.db.session(company_id=company_id) as s:
             if s.get(CompanySetup, company_id) is not None:
                 return
         try:
             with self.units.write(company_id) as uow:
-                self.seed_company(uow.session, company_id)
+                self.seed_company(uow.session, company_id, language=language)
         except IntegrityError:  # the consumer (or another request) seeded at the same moment
             pass
 
@@ -115,7 +117,7 @@ class PipelineService:
     def list_funnels(self, principal: Principal, entity: str = "") -> list[tuple[Funnel, list[Stage]]]:
         """The company's funnels with their live stages."""
         entity = self._entity(None, entity)
-        self.ensure_seeded(principal.company_id)
+        self.ensure_seeded(principal.company_id, principal.language)
         with self.db.session(company_id=principal.company_id) as s:
             q = select(Funnel).order_by(Funnel.entity.desc(), Funnel.created_at, Funnel.id)
             if entity:
@@ -190,7 +192,7 @@ class PipelineService:
     def default_stage(self, principal: Principal, entity: str) -> Stage:
         """The first stage of the unprocessed group of the company's first funnel of `entity`."""
         entity = self._entity(None, entity, allow_empty=False)
-        self.ensure_seeded(principal.company_id)
+        self.ensure_seeded(principal.company_id, principal.language)
         with self.db.session(company_id=principal.company_id) as s:
             stage = s.execute(
                 select(Stage).join(Funnel, Funnel.id == Stage.funnel_id)

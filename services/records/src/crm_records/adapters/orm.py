@@ -129,6 +129,28 @@ class History(TenantLed, Base):
     changes: Mapped[list] = mapped_column(JSON, default=list)
 
 
+class Note(TenantLed, Base):
+    """A text a user wrote on a deal or a client; listed newest first per record."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_record", "company_id", "entity", "record_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(10))
+    record_id: Mapped[str] = mapped_column(String(36))
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Company(Base):
+    """A company's time zone, kept from identity's CompanyCreated (what "today" of the task lists means)."""
+
+    __tablename__ = "companies"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+
+
 class Counter(Base):
     """The company's last autonumber of one field; bumped in the saving transaction."""
 

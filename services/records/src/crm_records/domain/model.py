@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from functools import lru_cache
@@ -28,6 +29,9 @@ BUILTIN_KEYS = {"deal": ("title", "amount", "client_id", "responsible_id"),
                 "client": ("name", "phone", "email", "responsible_id")}
 BUILTIN_TASK_TYPES = (("call", "Call"), ("meeting", "Meeting"), ("email", "E-mail"), ("task", "Task"))
 BUILTIN_TASK_KEYS = [k for k, _ in BUILTIN_TASK_TYPES]  # no company type may take one of these keys
+NOTE_MAX = 4000  # a note's text, trimmed
+TASK_DUE = ("overdue", "today", "upcoming")  # the task lists of a salesperson's day
+DEFAULT_TIME_ZONE = "Asia/Tashkent"  # identity's default: a company records has not heard of yet
 
 
 # ---- money -------------------------------------------------------------------------------------
@@ -154,6 +158,23 @@ def check_text(errors: FieldCollector, field_name: str, value: str | None, *, ma
 def aware(value: _dt.datetime) -> _dt.datetime:
     """SQLite gives naive datetimes back: they are UTC."""
     return value.replace(tzinfo=_dt.timezone.utc) if value.tzinfo is None else value.astimezone(_dt.timezone.utc)
+
+
+def overdue(done: bool, due_at: _dt.datetime, now: _dt.datetime) -> bool:
+    """A task is overdue when it is not done and its due time has passed."""
+    return not done and aware(due_at) < aware(now)
+
+
+def local_day(now: _dt.datetime, time_zone: str) -> tuple[_dt.datetime, _dt.datetime]:
+    """The start of today and of tomorrow in `time_zone` (an IANA name; unknown ones are the default), in UTC."""
+    try:
+        zone = zoneinfo.ZoneInfo(time_zone or DEFAULT_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)
+    today = aware(now).astimezone(zone).date()
+    start, end = (_dt.datetime.combine(day, _dt.time(0), tzinfo=zone).astimezone(_dt.timezone.utc)
+                  for day in (today, today + _dt.timedelta(days=1)))
+    return start, end
 
 
 # ---- stage contexts and custom values ------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""Records' event consumers: pipeline's funnel and field changes.
+"""Records' event consumers: pipeline's funnel and field changes, identity's deactivations and new companies.
 
-`consumer` (idempotent, one group): moves records out of removed stages and drops the stage cache.
+`consumer` (idempotent, one group): moves records out of removed stages and drops the stage cache;
+hands a deactivated user's open deals, clients and tasks over (`service_layer.deactivation`); keeps
+each company's time zone (identity's CompanyCreated: what "today" of the task lists means).
 `CacheInvalidator` (every API process, its own group, newest events only): drops that process's
 stage cache (stage contexts, funnels' stages) when pipeline announces a change, so rules edited by an
 admin apply at once and a renamed or added stage shows on the board.
@@ -14,6 +16,7 @@ import uuid
 
 from crm.identity.events.v1 import identity_events_pb2 as iev
 from crm.pipeline.events.v1 import pipeline_events_pb2 as pev
+from crm_platform import kafka_auth
 from crm_platform.context import Principal
 from crm_platform.messaging import IdempotentConsumer, Subscription, TopicManager
 from crm_platform.topics import topic_of
@@ -47,9 +50,23 @@ def subscriptions(svc: RecordsService) -> list[Subscription]:
     def on_fields_changed(s, msg) -> None:
         svc.stages.invalidate(msg.metadata.company_id)
 
-    return [Subscription(pev.FunnelChanged, on_funnel_changed), Subscription(pev.FieldsChanged, on_fields_changed)]
+    def on_user_deactivated(s, msg: iev.UserDeactivated) -> None:
+        meta = msg.metadata
+        actor = Principal(company_id=meta.company_id, user_id=meta.actor_id or "system", kind="service")
+        successor, deals, clients, tasks = svc.hand_over(s, actor, msg.user_id)
+        log.info("deactivated user %s: %d deals, %d clients, %d tasks handed over to %s", msg.user_id, deals,
+                 clients, tasks, successor or "nobody")
+
+    def on_company_created(s, msg: iev.CompanyCreated) -> None:
+        svc.remember_company(s, msg.metadata.company_id, msg.time_zone)
+
+    return [Subscription(pev.FunnelChanged, on_funnel_changed), Subscription(pev.FieldsChanged, on_fields_changed),
+            Subscription(iev.UserDeactivated, on_user_deactivated),
+            Subscription(iev.CompanyCreated, on_company_created)]
 
 
+# The group (and the consumer's name in processed_events) from before it read identity's events too:
+# renamed, it would apply every retained FunnelChanged again.
 CONSUMER_GROUP = "records.funnel-changes"
 
 
@@ -87,7 +104,7 @@ class CacheInvalidator:
                 consumer = KafkaConsumer(*topics, bootstrap_servers=self.bootstrap.split(","),
                                          group_id=self.group, enable_auto_commit=True, auto_offset_reset="latest",
                                          session_timeout_ms=10000, heartbeat_interval_ms=1000,
-                                         metadata_max_age_ms=5000)
+                                         metadata_max_age_ms=5000, **kafka_auth.client_config())
                 while not self.stop_event.is_set():
                     batch = consumer.poll(timeout_ms=300)
                     if {tp.topic for tp in consumer.assignment()} >= set(topics):

@@ -8,6 +8,7 @@ import json
 from crm.records.v1 import records_service_pb2 as pb
 from crm.records.v1 import records_service_pb2_grpc as pb_grpc
 from crm_platform.context import current_principal
+from crm_platform.db import utcnow
 from crm_platform.errors import InvalidArgument
 from crm_records.domain import model
 from crm_records.service_layer.services import NewTask
@@ -38,11 +39,17 @@ def deal_pb(d) -> pb.Deal:
                    created_at=model.iso(d.created_at), updated_at=model.iso(d.updated_at), created_by=d.created_by)
 
 
-def task_pb(t) -> pb.Task:
+def task_pb(t, now=None) -> pb.Task:
     return pb.Task(id=t.id, type=t.type, comment=t.comment or "", due_at=model.iso(t.due_at),
                    responsible_id=t.responsible_id, deal_id=t.deal_id or "", client_id=t.client_id or "",
                    done=bool(t.done), done_at=model.iso(t.done_at), created_at=model.iso(t.created_at),
-                   created_by=t.created_by, process_id=t.process_id or "")
+                   created_by=t.created_by, process_id=t.process_id or "",
+                   overdue=model.overdue(bool(t.done), t.due_at, now or utcnow()))
+
+
+def note_pb(n) -> pb.Note:
+    return pb.Note(id=n.id, entity=n.entity, record_id=n.record_id, text=n.text, author_id=n.author_id,
+                   created_at=model.iso(n.created_at), updated_at=model.iso(n.updated_at))
 
 
 def history_pb(h) -> pb.HistoryEntry:
@@ -214,8 +221,9 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
         rows, cursor = self.svc.list_tasks(
             current_principal(), deal_id=request.deal_id, client_id=request.client_id,
             responsible_id=request.responsible_id, done=request.done if request.HasField("done") else None,
-            limit=request.limit, cursor=request.cursor)
-        return pb.ListTasksResponse(tasks=[task_pb(t) for t in rows], next_cursor=cursor)
+            due=request.due, limit=request.limit, cursor=request.cursor)
+        now = utcnow()
+        return pb.ListTasksResponse(tasks=[task_pb(t, now) for t in rows], next_cursor=cursor)
 
     def ListTaskTypes(self, request, context):
         return pb.ListTaskTypesResponse(types=[pb.TaskType(key=k, name=n, builtin=b)
@@ -224,6 +232,26 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
     def CreateTaskType(self, request, context):
         k, n, b = self.svc.create_task_type(current_principal(), request.name)
         return pb.CreateTaskTypeResponse(type=pb.TaskType(key=k, name=n, builtin=b))
+
+    def DeleteTask(self, request, context):
+        return pb.DeleteTaskResponse(task=task_pb(self.svc.delete_task(current_principal(), request.id)))
+
+    # notes
+    def CreateNote(self, request, context):
+        n = self.svc.create_note(current_principal(), request.entity, request.record_id, request.text)
+        return pb.CreateNoteResponse(note=note_pb(n))
+
+    def ListNotes(self, request, context):
+        rows, cursor = self.svc.list_notes(current_principal(), request.entity, request.record_id, request.limit,
+                                           request.cursor)
+        return pb.ListNotesResponse(notes=[note_pb(n) for n in rows], next_cursor=cursor)
+
+    def UpdateNote(self, request, context):
+        return pb.UpdateNoteResponse(note=note_pb(self.svc.update_note(current_principal(), request.id,
+                                                                       request.text)))
+
+    def DeleteNote(self, request, context):
+        return pb.DeleteNoteResponse(note=note_pb(self.svc.delete_note(current_principal(), request.id)))
 
 
 for _name in pb.DESCRIPTOR.services_by_name["RecordsService"].methods_by_name:

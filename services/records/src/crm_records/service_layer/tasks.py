@@ -1,4 +1,5 @@
-"""Task use cases: task types, creating tasks (one, or a batch with a key per task), editing, lists."""
+"""Task use cases: task types, creating tasks (one, or a batch with a key per task), editing, deleting, lists
+(with the day's buckets: overdue, today in the company's time zone, upcoming)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from crm.records.events.v1 import records_events_pb2 as ev
 from crm_platform.context import Principal
@@ -17,7 +19,7 @@ from crm_platform.errors import AppError, Conflict, FieldCollector, FieldErrors,
 from crm_platform.idempotency import reused
 from crm_platform.pagination import keyset_page
 from crm_platform.uow import UnitOfWork
-from crm_records.adapters.orm import Client, Deal, History, Task, TaskType
+from crm_records.adapters.orm import Client, Company, Deal, History, Task, TaskType
 from crm_records.domain import model
 from crm_records.service_layer.kinds import SOURCES, task_snapshot
 from crm_records.service_layer.writes import RecordsBase, fingerprint, linkable, new_id, source_of
@@ -216,8 +218,28 @@ class TaskUseCases(RecordsBase):
                 uow.publish(task.id, ev.TaskDone(task=task_snapshot(task), source=SOURCES[source_of(p)]))
             return task
 
+    def delete_task(self, p: Principal, task_id: str) -> Task:
+        """Remove a task (any user of the company, as for edits); its deal's and client's timelines say so."""
+        with self.units.of(p) as uow:
+            s = uow.session
+            task = self._one(s, Task, task_id, "task_not_found", "Task", lock=True)
+            now, src = utcnow(), source_of(p)
+            for entity, record_id in (("deal", task.deal_id), ("client", task.client_id)):
+                if record_id:
+                    self._history(s, p, entity, record_id, src, "task_deleted",
+                                  [{"field": "task", "old": task.id, "new": None}], now)
+            uow.publish(task.id, ev.TaskDeleted(task=task_snapshot(task), source=SOURCES[src]))
+            s.delete(task)
+            return task
+
     def list_tasks(self, p: Principal, *, deal_id: str = "", client_id: str = "", responsible_id: str = "",
-                   done: bool | None = None, limit: int = 50, cursor: str = "") -> tuple[list[Task], str]:
+                   done: bool | None = None, due: str = "", limit: int = 50,
+                   cursor: str = "") -> tuple[list[Task], str]:
+        """A page of tasks, soonest due first; `due`: overdue (not done, due before now), today (due today in
+        the company's time zone) or upcoming (due after today)."""
+        if due and due not in model.TASK_DUE:
+            raise FieldErrors([{"field": "due", "code": "invalid_choice",
+                                "params": {"options": ", ".join(model.TASK_DUE)}}])
         with self.db.session(company_id=p.company_id) as s:
             stmt = select(Task).where(Task.company_id == p.company_id)
             if deal_id:
@@ -228,4 +250,26 @@ class TaskUseCases(RecordsBase):
                 stmt = stmt.where(Task.responsible_id == responsible_id)
             if done is not None:
                 stmt = stmt.where(Task.done.is_(done))
+            if due:
+                now = utcnow()
+                start, end = model.local_day(now, self.time_zone(s, p.company_id))
+                if due == "overdue":
+                    stmt = stmt.where(Task.done.is_(False), Task.due_at < now)
+                elif due == "today":
+                    stmt = stmt.where(Task.due_at >= start, Task.due_at < end)
+                else:
+                    stmt = stmt.where(Task.due_at >= end)
             return keyset_page(s, stmt, Task, {"due_at": Task.due_at}, "due_at", cursor, limit, default="due_at")
+
+    # ---- the company's time zone (identity's CompanyCreated) --------------------------------------
+    @staticmethod
+    def remember_company(s: Session, company_id: str, time_zone: str) -> None:
+        """Keep a company's time zone (identity's CompanyCreated; a repeated event changes nothing)."""
+        if company_id and s.get(Company, company_id) is None:
+            s.add(Company(id=company_id, time_zone=time_zone or model.DEFAULT_TIME_ZONE))
+
+    @staticmethod
+    def time_zone(s: Session, company_id: str) -> str:
+        """The company's time zone; identity's default until its CompanyCreated has arrived."""
+        company = s.get(Company, company_id)
+        return company.time_zone if company else model.DEFAULT_TIME_ZONE

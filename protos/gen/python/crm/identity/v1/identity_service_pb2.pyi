@@ -27,18 +27,20 @@ class Permissions(_message.Message):
     def __init__(self, admin: _Optional[bool] = ..., edit_phone: _Optional[bool] = ..., manage_users: _Optional[bool] = ..., manage_funnels: _Optional[bool] = ..., manage_processes: _Optional[bool] = ..., restore_records: _Optional[bool] = ..., manage_roles: _Optional[bool] = ..., manage_billing: _Optional[bool] = ...) -> None: ...
 
 class Company(_message.Message):
-    __slots__ = ("id", "name", "crm_id", "time_zone", "created_at")
+    __slots__ = ("id", "name", "crm_id", "time_zone", "created_at", "language")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CRM_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     crm_id: str
     time_zone: str
     created_at: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., crm_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+    language: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., crm_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., created_at: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class Role(_message.Message):
     __slots__ = ("id", "name", "permissions", "system")
@@ -101,20 +103,22 @@ class CrmChoice(_message.Message):
     def __init__(self, crm_id: _Optional[str] = ..., company_name: _Optional[str] = ...) -> None: ...
 
 class SignUpRequest(_message.Message):
-    __slots__ = ("company_name", "first_name", "last_name", "email", "password", "time_zone")
+    __slots__ = ("company_name", "first_name", "last_name", "email", "password", "time_zone", "language")
     COMPANY_NAME_FIELD_NUMBER: _ClassVar[int]
     FIRST_NAME_FIELD_NUMBER: _ClassVar[int]
     LAST_NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     company_name: str
     first_name: str
     last_name: str
     email: str
     password: str
     time_zone: str
-    def __init__(self, company_name: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    language: str
+    def __init__(self, company_name: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., time_zone: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class SignUpResponse(_message.Message):
     __slots__ = ("company", "user", "tokens")
@@ -309,6 +313,18 @@ class DeactivateUserRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class DeactivateUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class ActivateUserRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ActivateUserResponse(_message.Message):
     __slots__ = ("user",)
     USER_FIELD_NUMBER: _ClassVar[int]
     user: User

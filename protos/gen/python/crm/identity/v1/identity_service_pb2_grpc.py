@@ -410,6 +410,11 @@ class DirectoryServiceStub:
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateUserRequest.SerializeToString,
                 response_deserializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateUserResponse.FromString,
                 _registered_method=True)
+        self.ActivateUser = channel.unary_unary(
+                '/crm.identity.v1.DirectoryService/ActivateUser',
+                request_serializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.ActivateUserRequest.SerializeToString,
+                response_deserializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.ActivateUserResponse.FromString,
+                _registered_method=True)
         self.ListGroups = channel.unary_unary(
                 '/crm.identity.v1.DirectoryService/ListGroups',
                 request_serializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.ListGroupsRequest.SerializeToString,
@@ -500,6 +505,13 @@ class DirectoryServiceServicer:
 
     def DeactivateUser(self, request, context):
         """DeactivateUser deactivates a user (admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateUser(self, request, context):
+        """ActivateUser reactivates a deactivated user (admin): they take a seat again; idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -598,6 +610,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.DeactivateUser,
                     request_deserializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateUserRequest.FromString,
                     response_serializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateUserResponse.SerializeToString,
+            ),
+            'ActivateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateUser,
+                    request_deserializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.ActivateUserRequest.FromString,
+                    response_serializer=crm_dot_identity_dot_v1_dot_identity__service__pb2.ActivateUserResponse.SerializeToString,
             ),
             'ListGroups': grpc.unary_unary_rpc_method_handler(
                     servicer.ListGroups,
@@ -830,6 +847,33 @@ class DirectoryService:
             '/crm.identity.v1.DirectoryService/DeactivateUser',
             crm_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateUserRequest.SerializeToString,
             crm_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.identity.v1.DirectoryService/ActivateUser',
+            crm_dot_identity_dot_v1_dot_identity__service__pb2.ActivateUserRequest.SerializeToString,
+            crm_dot_identity_dot_v1_dot_identity__service__pb2.ActivateUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -103,7 +103,7 @@ class Deal(_message.Message):
     def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., amount_tiyin: _Optional[int] = ..., amount: _Optional[str] = ..., client_id: _Optional[str] = ..., funnel_id: _Optional[str] = ..., stage_id: _Optional[str] = ..., responsible_id: _Optional[str] = ..., fields_json: _Optional[str] = ..., deleted: _Optional[bool] = ..., deleted_at: _Optional[str] = ..., deleted_by: _Optional[str] = ..., created_at: _Optional[str] = ..., updated_at: _Optional[str] = ..., created_by: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "type", "comment", "due_at", "responsible_id", "deal_id", "client_id", "done", "done_at", "created_at", "created_by", "process_id")
+    __slots__ = ("id", "type", "comment", "due_at", "responsible_id", "deal_id", "client_id", "done", "done_at", "created_at", "created_by", "process_id", "overdue")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,7 @@ class Task(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     PROCESS_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: str
     comment: str
@@ -128,7 +129,8 @@ class Task(_message.Message):
     created_at: str
     created_by: str
     process_id: str
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., comment: _Optional[str] = ..., due_at: _Optional[str] = ..., responsible_id: _Optional[str] = ..., deal_id: _Optional[str] = ..., client_id: _Optional[str] = ..., done: _Optional[bool] = ..., done_at: _Optional[str] = ..., created_at: _Optional[str] = ..., created_by: _Optional[str] = ..., process_id: _Optional[str] = ...) -> None: ...
+    overdue: bool
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., comment: _Optional[str] = ..., due_at: _Optional[str] = ..., responsible_id: _Optional[str] = ..., deal_id: _Optional[str] = ..., client_id: _Optional[str] = ..., done: _Optional[bool] = ..., done_at: _Optional[str] = ..., created_at: _Optional[str] = ..., created_by: _Optional[str] = ..., process_id: _Optional[str] = ..., overdue: _Optional[bool] = ...) -> None: ...
 
 class TaskType(_message.Message):
     __slots__ = ("key", "name", "builtin")
@@ -609,20 +611,22 @@ class UpdateTaskResponse(_message.Message):
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
-    __slots__ = ("deal_id", "client_id", "responsible_id", "done", "limit", "cursor")
+    __slots__ = ("deal_id", "client_id", "responsible_id", "done", "limit", "cursor", "due")
     DEAL_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     RESPONSIBLE_ID_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    DUE_FIELD_NUMBER: _ClassVar[int]
     deal_id: str
     client_id: str
     responsible_id: str
     done: bool
     limit: int
     cursor: str
-    def __init__(self, deal_id: _Optional[str] = ..., client_id: _Optional[str] = ..., responsible_id: _Optional[str] = ..., done: _Optional[bool] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    due: str
+    def __init__(self, deal_id: _Optional[str] = ..., client_id: _Optional[str] = ..., responsible_id: _Optional[str] = ..., done: _Optional[bool] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., due: _Optional[str] = ...) -> None: ...
 
 class ListTasksResponse(_message.Message):
     __slots__ = ("tasks", "next_cursor")
@@ -653,3 +657,95 @@ class CreateTaskTypeResponse(_message.Message):
     TYPE_FIELD_NUMBER: _ClassVar[int]
     type: TaskType
     def __init__(self, type: _Optional[_Union[TaskType, _Mapping]] = ...) -> None: ...
+
+class DeleteTaskRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteTaskResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: Task
+    def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class Note(_message.Message):
+    __slots__ = ("id", "entity", "record_id", "text", "author_id", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    entity: str
+    record_id: str
+    text: str
+    author_id: str
+    created_at: str
+    updated_at: str
+    def __init__(self, id: _Optional[str] = ..., entity: _Optional[str] = ..., record_id: _Optional[str] = ..., text: _Optional[str] = ..., author_id: _Optional[str] = ..., created_at: _Optional[str] = ..., updated_at: _Optional[str] = ...) -> None: ...
+
+class CreateNoteRequest(_message.Message):
+    __slots__ = ("entity", "record_id", "text")
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    record_id: str
+    text: str
+    def __init__(self, entity: _Optional[str] = ..., record_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class CreateNoteResponse(_message.Message):
+    __slots__ = ("note",)
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    note: Note
+    def __init__(self, note: _Optional[_Union[Note, _Mapping]] = ...) -> None: ...
+
+class ListNotesRequest(_message.Message):
+    __slots__ = ("entity", "record_id", "limit", "cursor")
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    record_id: str
+    limit: int
+    cursor: str
+    def __init__(self, entity: _Optional[str] = ..., record_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListNotesResponse(_message.Message):
+    __slots__ = ("notes", "next_cursor")
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    notes: _containers.RepeatedCompositeFieldContainer[Note]
+    next_cursor: str
+    def __init__(self, notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class UpdateNoteRequest(_message.Message):
+    __slots__ = ("id", "text")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    text: str
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class UpdateNoteResponse(_message.Message):
+    __slots__ = ("note",)
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    note: Note
+    def __init__(self, note: _Optional[_Union[Note, _Mapping]] = ...) -> None: ...
+
+class DeleteNoteRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteNoteResponse(_message.Message):
+    __slots__ = ("note",)
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    note: Note
+    def __init__(self, note: _Optional[_Union[Note, _Mapping]] = ...) -> None: ...

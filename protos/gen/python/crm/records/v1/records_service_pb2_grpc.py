@@ -160,6 +160,31 @@ class RecordsServiceStub:
                 request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskTypeRequest.SerializeToString,
                 response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskTypeResponse.FromString,
                 _registered_method=True)
+        self.DeleteTask = channel.unary_unary(
+                '/crm.records.v1.RecordsService/DeleteTask',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteTaskRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteTaskResponse.FromString,
+                _registered_method=True)
+        self.CreateNote = channel.unary_unary(
+                '/crm.records.v1.RecordsService/CreateNote',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateNoteRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateNoteResponse.FromString,
+                _registered_method=True)
+        self.ListNotes = channel.unary_unary(
+                '/crm.records.v1.RecordsService/ListNotes',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.ListNotesRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.ListNotesResponse.FromString,
+                _registered_method=True)
+        self.UpdateNote = channel.unary_unary(
+                '/crm.records.v1.RecordsService/UpdateNote',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.UpdateNoteRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.UpdateNoteResponse.FromString,
+                _registered_method=True)
+        self.DeleteNote = channel.unary_unary(
+                '/crm.records.v1.RecordsService/DeleteNote',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteResponse.FromString,
+                _registered_method=True)
 
 
 class RecordsServiceServicer:
@@ -342,6 +367,41 @@ class RecordsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteTask(self, request, context):
+        """DeleteTask removes a task.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateNote(self, request, context):
+        """CreateNote adds a note to a deal or a client (an entry of its timeline).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotes(self, request, context):
+        """ListNotes lists the notes of a deal or a client, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateNote(self, request, context):
+        """UpdateNote edits a note's text (its author or an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteNote(self, request, context):
+        """DeleteNote removes a note (its author or an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecordsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -469,6 +529,31 @@ def add_RecordsServiceServicer_to_server(servicer, server):
                     servicer.CreateTaskType,
                     request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskTypeRequest.FromString,
                     response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskTypeResponse.SerializeToString,
+            ),
+            'DeleteTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTask,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteTaskRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteTaskResponse.SerializeToString,
+            ),
+            'CreateNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateNote,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateNoteRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.CreateNoteResponse.SerializeToString,
+            ),
+            'ListNotes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotes,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.ListNotesRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.ListNotesResponse.SerializeToString,
+            ),
+            'UpdateNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNote,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.UpdateNoteRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.UpdateNoteResponse.SerializeToString,
+            ),
+            'DeleteNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteNote,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1147,6 +1232,141 @@ class RecordsService:
             '/crm.records.v1.RecordsService/CreateTaskType',
             crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskTypeRequest.SerializeToString,
             crm_dot_records_dot_v1_dot_records__service__pb2.CreateTaskTypeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/DeleteTask',
+            crm_dot_records_dot_v1_dot_records__service__pb2.DeleteTaskRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.DeleteTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/CreateNote',
+            crm_dot_records_dot_v1_dot_records__service__pb2.CreateNoteRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.CreateNoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/ListNotes',
+            crm_dot_records_dot_v1_dot_records__service__pb2.ListNotesRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.ListNotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/UpdateNote',
+            crm_dot_records_dot_v1_dot_records__service__pb2.UpdateNoteRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.UpdateNoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/DeleteNote',
+            crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteResponse.FromString,
             options,
             channel_credentials,
             insecure,

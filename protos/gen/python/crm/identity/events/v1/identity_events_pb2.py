@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from crm.common.v1 import events_pb2 as crm_dot_common_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,crm/identity/events/v1/identity_events.proto\x12\x16\x63rm.identity.events.v1\x1a\x1a\x63rm/common/v1/events.proto\"\xb0\x01\n\x0e\x43ompanyCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x63rm_id\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x15\n\radmin_user_id\x18\x05 \x01(\t:&\x8a\xb5\x18\x17\x63rm.identity.company.v1\x92\xb5\x18\x07\x63ompany\"\xc9\x01\n\x0bUserCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07role_id\x18\x04 \x01(\t\x12\x10\n\x08group_id\x18\x05 \x01(\t\x12\x12\n\nfirst_name\x18\x06 \x01(\t\x12\x11\n\tlast_name\x18\x07 \x01(\t: \x8a\xb5\x18\x14\x63rm.identity.user.v1\x92\xb5\x18\x04user\"\x88\x01\n\x0bUserUpdated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x03 \x03(\t: \x8a\xb5\x18\x14\x63rm.identity.user.v1\x92\xb5\x18\x04user\"t\n\x0fUserDeactivated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07user_id\x18\x02 \x01(\t: \x8a\xb5\x18\x14\x63rm.identity.user.v1\x92\xb5\x18\x04user\"p\n\x0bRoleChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07role_id\x18\x02 \x01(\t: \x8a\xb5\x18\x14\x63rm.identity.role.v1\x92\xb5\x18\x04roleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,crm/identity/events/v1/identity_events.proto\x12\x16\x63rm.identity.events.v1\x1a\x1a\x63rm/common/v1/events.proto\"\xc2\x01\n\x0e\x43ompanyCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x63rm_id\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x15\n\radmin_user_id\x18\x05 \x01(\t\x12\x10\n\x08language\x18\x06 \x01(\t:&\x8a\xb5\x18\x17\x63rm.identity.company.v1\x92\xb5\x18\x07\x63ompany\"\xc9\x01\n\x0bUserCreated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07role_id\x18\x04 \x01(\t\x12\x10\n\x08group_id\x18\x05 \x01(\t\x12\x12\n\nfirst_name\x18\x06 \x01(\t\x12\x11\n\tlast_name\x18\x07 \x01(\t: \x8a\xb5\x18\x14\x63rm.identity.user.v1\x92\xb5\x18\x04user\"\x88\x01\n\x0bUserUpdated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x03 \x03(\t: \x8a\xb5\x18\x14\x63rm.identity.user.v1\x92\xb5\x18\x04user\"t\n\x0fUserDeactivated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07user_id\x18\x02 \x01(\t: \x8a\xb5\x18\x14\x63rm.identity.user.v1\x92\xb5\x18\x04user\"r\n\rUserActivated\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07user_id\x18\x02 \x01(\t: \x8a\xb5\x18\x14\x63rm.identity.user.v1\x92\xb5\x18\x04user\"p\n\x0bRoleChanged\x12.\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.crm.common.v1.EventMetadata\x12\x0f\n\x07role_id\x18\x02 \x01(\t: \x8a\xb5\x18\x14\x63rm.identity.role.v1\x92\xb5\x18\x04roleb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,16 +40,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERUPDATED']._serialized_options = b'\212\265\030\024crm.identity.user.v1\222\265\030\004user'
   _globals['_USERDEACTIVATED']._loaded_options = None
   _globals['_USERDEACTIVATED']._serialized_options = b'\212\265\030\024crm.identity.user.v1\222\265\030\004user'
+  _globals['_USERACTIVATED']._loaded_options = None
+  _globals['_USERACTIVATED']._serialized_options = b'\212\265\030\024crm.identity.user.v1\222\265\030\004user'
   _globals['_ROLECHANGED']._loaded_options = None
   _globals['_ROLECHANGED']._serialized_options = b'\212\265\030\024crm.identity.role.v1\222\265\030\004role'
   _globals['_COMPANYCREATED']._serialized_start=101
-  _globals['_COMPANYCREATED']._serialized_end=277
-  _globals['_USERCREATED']._serialized_start=280
-  _globals['_USERCREATED']._serialized_end=481
-  _globals['_USERUPDATED']._serialized_start=484
-  _globals['_USERUPDATED']._serialized_end=620
-  _globals['_USERDEACTIVATED']._serialized_start=622
-  _globals['_USERDEACTIVATED']._serialized_end=738
-  _globals['_ROLECHANGED']._serialized_start=740
-  _globals['_ROLECHANGED']._serialized_end=852
+  _globals['_COMPANYCREATED']._serialized_end=295
+  _globals['_USERCREATED']._serialized_start=298
+  _globals['_USERCREATED']._serialized_end=499
+  _globals['_USERUPDATED']._serialized_start=502
+  _globals['_USERUPDATED']._serialized_end=638
+  _globals['_USERDEACTIVATED']._serialized_start=640
+  _globals['_USERDEACTIVATED']._serialized_end=756
+  _globals['_USERACTIVATED']._serialized_start=758
+  _globals['_USERACTIVATED']._serialized_end=872
+  _globals['_ROLECHANGED']._serialized_start=874
+  _globals['_ROLECHANGED']._serialized_end=986
 # @@protoc_insertion_point(module_scope)

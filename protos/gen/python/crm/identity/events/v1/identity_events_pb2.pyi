@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CompanyCreated(_message.Message):
-    __slots__ = ("metadata", "name", "crm_id", "time_zone", "admin_user_id")
+    __slots__ = ("metadata", "name", "crm_id", "time_zone", "admin_user_id", "language")
     METADATA_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CRM_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     ADMIN_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     metadata: _events_pb2.EventMetadata
     name: str
     crm_id: str
     time_zone: str
     admin_user_id: str
-    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., name: _Optional[str] = ..., crm_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., admin_user_id: _Optional[str] = ...) -> None: ...
+    language: str
+    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., name: _Optional[str] = ..., crm_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., admin_user_id: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class UserCreated(_message.Message):
     __slots__ = ("metadata", "user_id", "email", "role_id", "group_id", "first_name", "last_name")
@@ -50,6 +52,14 @@ class UserUpdated(_message.Message):
     def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., user_id: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UserDeactivated(_message.Message):
+    __slots__ = ("metadata", "user_id")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    metadata: _events_pb2.EventMetadata
+    user_id: str
+    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class UserActivated(_message.Message):
     __slots__ = ("metadata", "user_id")
     METADATA_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -248,3 +248,39 @@ class TaskDone(_message.Message):
     task: TaskSnapshot
     source: ChangeSource
     def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., task: _Optional[_Union[TaskSnapshot, _Mapping]] = ..., source: _Optional[_Union[ChangeSource, str]] = ...) -> None: ...
+
+class TaskDeleted(_message.Message):
+    __slots__ = ("metadata", "task", "source")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    metadata: _events_pb2.EventMetadata
+    task: TaskSnapshot
+    source: ChangeSource
+    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., task: _Optional[_Union[TaskSnapshot, _Mapping]] = ..., source: _Optional[_Union[ChangeSource, str]] = ...) -> None: ...
+
+class NoteSnapshot(_message.Message):
+    __slots__ = ("id", "entity", "record_id", "text", "author_id", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    entity: str
+    record_id: str
+    text: str
+    author_id: str
+    created_at: str
+    def __init__(self, id: _Optional[str] = ..., entity: _Optional[str] = ..., record_id: _Optional[str] = ..., text: _Optional[str] = ..., author_id: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class NoteCreated(_message.Message):
+    __slots__ = ("metadata", "note", "source")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    metadata: _events_pb2.EventMetadata
+    note: NoteSnapshot
+    source: ChangeSource
+    def __init__(self, metadata: _Optional[_Union[_events_pb2.EventMetadata, _Mapping]] = ..., note: _Optional[_Union[NoteSnapshot, _Mapping]] = ..., source: _Optional[_Union[ChangeSource, str]] = ...) -> None: ...
