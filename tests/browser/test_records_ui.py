@@ -128,6 +128,7 @@ def test_delete_and_restore_a_deal(browser, company, api):
     browser.open(f"/deals/{deal['id']}")
     browser.find("#copy-link")
     browser.click("#delete-record")
+    browser.click("#confirm-dialog #confirm-ok")
     browser.find("#deleted-banner")
     assert company["api"].get(f"/api/v1/deals/{deal['id']}").json()["deleted"] is True
     browser.open("/deals")
@@ -256,6 +257,7 @@ def test_removing_a_stage_moves_its_deals_where_the_admin_chose(browser, company
     browser.open("/settings/funnel")
     browser.click("#funnel-edit")
     browser.click(f"#funnel-editor li.stage[data-stage='{doomed['name']}'] [data-action=remove-stage]")
+    browser.click("#confirm-dialog #confirm-ok")
     from selenium.webdriver.support.ui import Select
     Select(browser.find("#removed-stages select")).select_by_value(target["id"])
     browser.shot("funnel_remove_stage")

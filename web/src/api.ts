@@ -88,19 +88,35 @@ async function refresh(): Promise<boolean> {
   return refreshing;
 }
 
-export async function request<T = any>(method: string, path: string, body?: unknown, retry = true): Promise<T> {
+/** A fresh idempotency key (a UUID) for one user action. */
+export function newKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** One user action's request. POST and PATCH (but the auth endpoints) carry an `Idempotency-Key`, fresh per
+ * call and the same on this function's own retries (after a token refresh, after a network failure). */
+export async function request<T = any>(method: string, path: string, body?: unknown, retry = true,
+  idemKey?: string): Promise<T> {
   const headers: Record<string, string> = { "Accept-Language": lang(), Accept: "application/json" };
   const auth = tokens();
   if (auth) headers.Authorization = `Bearer ${auth.access_token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  const key = idemKey ?? ((method === "POST" || method === "PATCH") && !path.startsWith("/api/v1/auth/") ? newKey() : undefined);
+  if (key) headers["Idempotency-Key"] = key;
   let resp: Response;
   try {
     resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
+    if (key && retry) return request<T>(method, path, body, false, key); // once more, the same key
     throw new ApiError(0, "network", t("network_error"), {});
   }
   if (resp.status === 401 && auth && retry && !path.startsWith("/api/v1/auth/")) {
-    if (await refresh()) return request<T>(method, path, body, false);
+    if (await refresh()) return request<T>(method, path, body, false, key);
     setTokens(null);
   }
   if (resp.status === 204) return undefined as T;

@@ -5,11 +5,11 @@ import { onLangChange, t } from "./i18n";
 import { match, navigate, usePath } from "./router";
 import { MeContext, fullName, type Me } from "./session";
 import { CopyButton, LangSwitch, Link } from "./ui";
-import { ForgotPage, LoginPage, ResetPage } from "./pages/auth";
+import { ForgotPage, LoginPage, ResetPage, SignUpPage } from "./pages/auth";
 import { SettingsPage } from "./pages/settings";
 import { routes } from "./pages/registry";
 
-const PUBLIC = ["/login", "/forgot", "/reset"];
+const PUBLIC = ["/login", "/signup", "/forgot", "/reset"];
 
 export function App() {
   const path = usePath();
@@ -19,6 +19,7 @@ export function App() {
   useEffect(() => onAuthChange(() => setAuthed(!!tokens())), []);
 
   if (path === "/login") return <LoginPage />;
+  if (path === "/signup") return <SignUpPage />;
   if (path === "/forgot") return <ForgotPage />;
   if (path === "/reset") return <ResetPage />;
   if (!authed) {

@@ -1,6 +1,6 @@
 // Small shared pieces: links, form fields with their API error, modal, copy button, language switch.
-import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import type { ComponentChildren, JSX } from "preact";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { LANGS, lang, locale, setLang, t } from "./i18n";
 import { navigate } from "./router";
@@ -108,10 +108,48 @@ export function ErrorBox({ error, shown }: { error: unknown; shown?: string[] })
   );
 }
 
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** The one modal: Escape and the backdrop close it, Tab stays inside, focus returns where it was. */
 export function Modal(props: { title: string; onClose: () => void; children: ComponentChildren; id?: string; wide?: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  const close = useRef(props.onClose);
+  close.current = props.onClose;
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    const el = box.current;
+    const first = el?.querySelector(".modal-body")?.querySelector<HTMLElement>(FOCUSABLE);
+    (first ?? el)?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (!el || !el.isConnected) return;
+      const modals = document.querySelectorAll(".modal");
+      if (modals[modals.length - 1] !== el) return; // only the topmost one
+      if (e.key === "Escape") {
+        e.preventDefault();
+        close.current();
+      } else if (e.key === "Tab") {
+        const items = [...el.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((x) => x.offsetParent !== null);
+        if (!items.length) return;
+        const [a, z] = [items[0], items[items.length - 1]];
+        if (e.shiftKey && (document.activeElement === a || !el.contains(document.activeElement))) {
+          e.preventDefault();
+          z.focus();
+        } else if (!e.shiftKey && (document.activeElement === z || !el.contains(document.activeElement))) {
+          e.preventDefault();
+          a.focus();
+        }
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      if (before && before.isConnected) before.focus();
+    };
+  }, []);
   return (
     <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <div class={`modal${props.wide ? " wide" : ""}`} role="dialog" aria-label={props.title} id={props.id}>
+      <div class={`modal${props.wide ? " wide" : ""}`} role="dialog" aria-modal="true" aria-label={props.title} id={props.id}
+        ref={box} tabIndex={-1}>
         <header>
           <h2>{props.title}</h2>
           <button type="button" class="icon" aria-label={t("close")} onClick={props.onClose}>
@@ -122,6 +160,55 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
       </div>
     </div>
   );
+}
+
+/** `busy` while `run`'s request runs; a second `run` meanwhile (a double click) is ignored. */
+export function useBusy(): [boolean, <T>(fn: () => Promise<T>) => Promise<T | undefined>] {
+  const [busy, setBusy] = useState(false);
+  const running = useRef(false);
+  const run = useCallback(async <T,>(fn: () => Promise<T>) => {
+    if (running.current) return undefined;
+    running.current = true;
+    setBusy(true);
+    try {
+      return await fn();
+    } finally {
+      running.current = false;
+      setBusy(false);
+    }
+  }, []);
+  return [busy, run];
+}
+
+/** Asks before a delete: `ask(text, action)` opens the dialog; Cancel keeps everything, Delete runs `action`
+ * (its button disabled while it runs). Render `dialog` somewhere in the page. */
+export function useConfirm(): { dialog: JSX.Element | null;
+  ask: (text: string, action: () => Promise<unknown>, okLabel?: string) => void } {
+  const [pending, setPending] = useState<{ text: string; action: () => Promise<unknown>; okLabel?: string } | null>(null);
+  const [busy, run] = useBusy();
+  const ask = useCallback((text: string, action: () => Promise<unknown>, okLabel?: string) =>
+    setPending({ text, action, okLabel }), []);
+  const dialog = pending && (
+    <Modal title={t("confirm_title")} onClose={() => !busy && setPending(null)} id="confirm-dialog">
+      <p id="confirm-text">{pending.text}</p>
+      <div class="actions">
+        <button type="button" class="secondary" id="confirm-cancel" onClick={() => setPending(null)} disabled={busy}>
+          {t("cancel")}
+        </button>
+        <button type="button" class="primary danger-fill" id="confirm-ok" disabled={busy}
+          onClick={() => run(async () => {
+            try {
+              await pending.action();
+            } finally {
+              setPending(null);
+            }
+          })}>
+          {pending.okLabel ?? t("delete")}
+        </button>
+      </div>
+    </Modal>
+  );
+  return { dialog, ask };
 }
 
 export function CopyButton({ text, label, id }: { text: string; label?: string; id?: string }) {
@@ -179,15 +266,18 @@ export function NameDialog(props: { title: string; label: string; id?: string; o
   onSubmit: (name: string) => Promise<void> }) {
   const [name, setName] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
-  const submit = async (e: Event) => {
+  const [busy, run] = useBusy();
+  const submit = (e: Event) => {
     e.preventDefault();
     setError(null);
-    try {
-      await props.onSubmit(name);
-      props.onClose();
-    } catch (err) {
-      setError(err as ApiError);
-    }
+    run(async () => {
+      try {
+        await props.onSubmit(name);
+        props.onClose();
+      } catch (err) {
+        setError(err as ApiError);
+      }
+    });
   };
   const fe = error?.fieldMessages?.() ?? {};
   return (
@@ -197,7 +287,7 @@ export function NameDialog(props: { title: string; label: string; id?: string; o
         <ErrorBox error={error} shown={["name"]} />
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
-          <button type="submit" class="primary">{t("create")}</button>
+          <button type="submit" class="primary" disabled={busy}>{t("create")}</button>
         </div>
       </form>
     </Modal>

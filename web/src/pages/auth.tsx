@@ -1,9 +1,10 @@
-// Login (with the CRM ID choice), forgot password, reset password (token in the URL fragment).
+// Login (with the CRM ID choice), sign-up (with the company's language), forgot password, reset password
+// (token in the URL fragment).
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, post, setTokens, type Tokens } from "../api";
-import { t } from "../i18n";
+import { LANGS, lang, t, type Lang } from "../i18n";
 import { navigate } from "../router";
-import { ErrorBox, LangSwitch, Link, TextField } from "../ui";
+import { ErrorBox, LangSwitch, Link, SelectField, TextField } from "../ui";
 
 function AuthFrame(props: { title: string; children: any; id: string }) {
   return (
@@ -82,6 +83,65 @@ export function LoginPage() {
       </form>
       <p class="auth-links">
         <Link href="/forgot" id="forgot-link">{t("forgot_link")}</Link>
+        {" · "}
+        <Link href="/signup" id="signup-link">{t("signup_link")}</Link>
+      </p>
+    </AuthFrame>
+  );
+}
+
+const SIGNUP_FIELDS = ["company_name", "first_name", "last_name", "email", "password", "language"];
+
+/** A company and its first admin; the company's language (the UI's by default) names its seeded roles,
+ * group, funnels, stages and task types. */
+export function SignUpPage() {
+  const [form, setForm] = useState({ company_name: "", first_name: "", last_name: "", email: "", password: "" });
+  const [language, setLanguage] = useState<Lang>(lang());
+  const [touched, setTouched] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  // Until the company's language is picked, it follows the UI's language switch.
+  const shown = touched ? language : lang();
+  const field = (name: keyof typeof form) => (v: string) => setForm({ ...form, [name]: v });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await post<{ tokens: Tokens }>("/api/v1/signup", { ...form, language: shown });
+      setTokens(answer.tokens);
+      navigate("/", true);
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const fields = error?.fieldMessages?.() ?? {};
+  return (
+    <AuthFrame title={t("signup_title")} id="signup-page">
+      <form onSubmit={submit} id="signup-form">
+        <TextField label={t("company_name")} name="company_name" value={form.company_name}
+          onValue={field("company_name")} error={fields.company_name} required />
+        <TextField label={t("first_name")} name="first_name" autoComplete="given-name" value={form.first_name}
+          onValue={field("first_name")} error={fields.first_name} required />
+        <TextField label={t("last_name")} name="last_name" autoComplete="family-name" value={form.last_name}
+          onValue={field("last_name")} error={fields.last_name} required />
+        <TextField label={t("email")} name="email" type="email" autoComplete="username" value={form.email}
+          onValue={field("email")} error={fields.email} required />
+        <TextField label={t("password")} name="password" type="password" autoComplete="new-password"
+          value={form.password} onValue={field("password")} error={fields.password} required />
+        <span class="hint muted">{t("password_rule")}</span>
+        <SelectField label={t("company_language")} name="language" value={shown}
+          onValue={(v) => { setLanguage(v as Lang); setTouched(true); }} error={fields.language}
+          options={LANGS.map((l) => ({ value: l, label: t(`lang_${l}`) }))} />
+        <span class="hint muted" id="language-hint">{t("company_language_hint")}</span>
+        <ErrorBox error={error} shown={SIGNUP_FIELDS} />
+        <button type="submit" class="primary wide" disabled={busy} id="signup-submit">{t("signup_submit")}</button>
+      </form>
+      <p class="auth-links">
+        <Link href="/login" id="to-login">{t("have_account")}</Link>
       </p>
     </AuthFrame>
   );

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { get, post } from "../api";
 import { t, type TextKey } from "../i18n";
 import { can, useMe } from "../session";
-import { dateTime, ErrorBox, money, TextField } from "../ui";
+import { dateTime, ErrorBox, money, TextField, useBusy } from "../ui";
 
 interface Billing {
   plan: "trial" | "paid";
@@ -60,15 +60,18 @@ export function BillingPage() {
     };
   }, [orderId]);
 
-  const buy = async (e: Event) => {
+  const [buying, run] = useBusy();
+  const buy = (e: Event) => {
     e.preventDefault();
-    setError(null);
-    try {
-      const o = await post<Order>("/api/v1/billing/orders", { seats: Number(seats), months: Number(months) });
-      location.assign(o.payment_url);
-    } catch (err) {
-      setError(err);
-    }
+    run(async () => {
+      setError(null);
+      try {
+        const o = await post<Order>("/api/v1/billing/orders", { seats: Number(seats), months: Number(months) });
+        location.assign(o.payment_url);
+      } catch (err) {
+        setError(err);
+      }
+    });
   };
   return (
     <div id="billing-page">
@@ -99,7 +102,7 @@ export function BillingPage() {
           <p class="muted">
             {t("order_total", { amount: money(Number(state.price_per_seat_month) * Number(seats || 0) * Number(months || 0)) })}
           </p>
-          <button type="submit" class="primary" id="buy">{t("buy")} · {t("bank_card")}</button>
+          <button type="submit" class="primary" id="buy" disabled={buying}>{t("buy")} · {t("bank_card")}</button>
         </form>
       )}
     </div>

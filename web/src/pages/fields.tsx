@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, del, get, post } from "../api";
 import { t } from "../i18n";
 import { can, useMe } from "../session";
-import { ErrorBox, SelectField, TextField } from "../ui";
+import { ErrorBox, SelectField, TextField, useBusy, useConfirm } from "../ui";
 import type { FieldDef } from "./funnel";
 
 const TYPES = ["text", "number", "money", "date", "datetime", "select", "multiselect", "checkbox", "phone", "email",
@@ -19,26 +19,30 @@ export function FieldsPage() {
   useEffect(() => {
     load();
   }, [entity]);
-  const add = async (e: Event) => {
+  const [busy, run] = useBusy();
+  const { dialog, ask } = useConfirm();
+  const add = (e: Event) => {
     e.preventDefault();
-    setError(null);
-    try {
-      const options = form.options.split(",").map((x) => x.trim()).filter(Boolean);
-      await post("/api/v1/fields", { entity, key: form.key, name: form.name, type: form.type, options });
-      setForm({ key: "", name: "", type: "text", options: "" });
-      load();
-    } catch (err) {
-      setError(err as ApiError);
-    }
+    run(async () => {
+      setError(null);
+      try {
+        const options = form.options.split(",").map((x) => x.trim()).filter(Boolean);
+        await post("/api/v1/fields", { entity, key: form.key, name: form.name, type: form.type, options });
+        setForm({ key: "", name: "", type: "text", options: "" });
+        load();
+      } catch (err) {
+        setError(err as ApiError);
+      }
+    });
   };
-  const remove = async (f: FieldDef) => {
+  const remove = (f: FieldDef) => ask(t("confirm_delete_field", { name: f.name }), async () => {
     try {
       await del(`/api/v1/fields/${f.id}`);
       load();
     } catch (err) {
       setError(err as ApiError);
     }
-  };
+  });
   const fe = error?.fieldMessages?.() ?? {};
   const admin = can(me, "manage_funnels");
   return (
@@ -74,9 +78,10 @@ export function FieldsPage() {
             <TextField label={t("field_options")} name="options" value={form.options}
               onValue={(v) => setForm({ ...form, options: v })} error={fe.options} />
           )}
-          <button type="submit" class="primary" id="field-add">{t("add_field")}</button>
+          <button type="submit" class="primary" id="field-add" disabled={busy}>{t("add_field")}</button>
         </form>
       )}
+      {dialog}
     </div>
   );
 }

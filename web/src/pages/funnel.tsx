@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, get, put } from "../api";
 import { t, type TextKey } from "../i18n";
 import { can, useMe } from "../session";
-import { ErrorBox, Modal } from "../ui";
+import { ErrorBox, Modal, useBusy, useConfirm } from "../ui";
 
 export interface Stage {
   id?: string;
@@ -75,6 +75,8 @@ export function FunnelEditor() {
     setNotice("");
     setError(null);
   };
+  const [busy, saving] = useBusy();
+  const { dialog, ask } = useConfirm();
   const update = (fn: (d: Funnel) => void) => {
     const next: Funnel = JSON.parse(JSON.stringify(draft));
     fn(next);
@@ -85,7 +87,7 @@ export function FunnelEditor() {
     : [];
   const remaining = draft ? allStages(draft).filter((s) => s.id) : [];
 
-  const save = async () => {
+  const save = () => saving(async () => {
     if (!draft) return;
     setError(null);
     const body = {
@@ -108,7 +110,7 @@ export function FunnelEditor() {
         await load();
       } else setError(e);
     }
-  };
+  });
   const fe = error instanceof ApiError ? error.fieldMessages() : {};
 
   const shown = draft ?? funnel;
@@ -131,7 +133,7 @@ export function FunnelEditor() {
         {draft && (
           <>
             <button type="button" class="secondary" onClick={() => setDraft(null)}>{t("cancel")}</button>
-            <button type="button" class="primary" id="funnel-save" onClick={save}>{t("save")}</button>
+            <button type="button" class="primary" id="funnel-save" disabled={busy} onClick={save}>{t("save")}</button>
           </>
         )}
       </div>
@@ -198,7 +200,8 @@ export function FunnelEditor() {
                           [st[si + 1], st[si]] = [st[si], st[si + 1]];
                         })}>↓</button>
                       <button type="button" class="icon danger" aria-label={t("delete")} data-action="remove-stage"
-                        onClick={() => update((d) => d.groups[gi].stages.splice(si, 1))}>×</button>
+                        onClick={() => ask(t("confirm_delete_stage", { name: s.name }),
+                          async () => update((d) => d.groups[gi].stages.splice(si, 1)))}>×</button>
                     </li>
                   ) : (
                     <li key={s.id} class="stage" data-stage={s.name}>
@@ -242,6 +245,7 @@ export function FunnelEditor() {
       {rulesFor && funnel && (
         <StageRules stage={rulesFor} entity={funnel.entity} onClose={() => setRulesFor(null)} />
       )}
+      {dialog}
     </div>
   );
 }
@@ -298,7 +302,8 @@ function StageRules({ stage, entity, onClose }: { stage: Stage; entity: string; 
     if (on) list.add(key); else list.delete(key);
     setRules({ ...rules, [rule]: [...list] });
   };
-  const save = async () => {
+  const [busy, run] = useBusy();
+  const save = () => run(async () => {
     try {
       await put(`/api/v1/stages/${stage.id}/rules`, {
         required: rules!.required, one_time: rules!.one_time, autodate: rules!.autodate, autonumber: rules!.autonumber,
@@ -307,7 +312,7 @@ function StageRules({ stage, entity, onClose }: { stage: Stage; entity: string; 
     } catch (e) {
       setError(e);
     }
-  };
+  });
   return (
     <Modal title={t("stage_rules", { name: stage.name })} onClose={onClose} id="stage-rules" wide>
       <ErrorBox error={error} />
@@ -335,7 +340,7 @@ function StageRules({ stage, entity, onClose }: { stage: Stage; entity: string; 
       )}
       <div class="actions">
         <button type="button" class="secondary" onClick={onClose}>{t("cancel")}</button>
-        <button type="button" class="primary" id="rules-save" onClick={save}>{t("save")}</button>
+        <button type="button" class="primary" id="rules-save" disabled={busy} onClick={save}>{t("save")}</button>
       </div>
     </Modal>
   );

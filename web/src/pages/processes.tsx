@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, del, get, patch, post } from "../api";
 import { t, type TextKey } from "../i18n";
 import { can, useMe } from "../session";
-import { dateTime, ErrorBox, Modal, SelectField, TextField } from "../ui";
+import { dateTime, ErrorBox, Modal, SelectField, TextField, useBusy, useConfirm } from "../ui";
 import { stageOf, stageOptions, useRefs } from "./common";
 
 interface Process {
@@ -47,6 +47,7 @@ export function ProcessesPage() {
     load();
   }, []);
   const admin = can(me, "manage_processes");
+  const { dialog, ask } = useConfirm();
   const act = async (fn: () => Promise<any>) => {
     try {
       await fn();
@@ -87,7 +88,9 @@ export function ProcessesPage() {
               </td>
               <td>
                 <button type="button" class="link small" onClick={() => setRunsOf(p)}>{t("runs")}</button>
-                {admin && <button type="button" class="link small danger" onClick={() => act(() => del(`/api/v1/processes/${p.id}`))}>{t("delete")}</button>}
+                {admin && <button type="button" class="link small danger" data-action="delete-process"
+                  onClick={() => ask(t("confirm_delete_process", { name: p.comment || evLabel(p.trigger.event) }),
+                    () => act(() => del(`/api/v1/processes/${p.id}`)))}>{t("delete")}</button>}
               </td>
             </tr>
           ))}
@@ -100,6 +103,7 @@ export function ProcessesPage() {
         </Modal>
       )}
       {runsOf && <Runs process={runsOf} onClose={() => setRunsOf(null)} />}
+      {dialog}
     </div>
   );
 }
@@ -110,8 +114,12 @@ function ProcessForm(props: { refs: NonNullable<ReturnType<typeof useRefs>>; onS
   const [error, setError] = useState<ApiError | null>(null);
   const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
   const entity = form.event.startsWith("deal") ? "deal" : "client";
-  const submit = async (e: Event) => {
+  const [busy, run] = useBusy();
+  const submit = (e: Event) => {
     e.preventDefault();
+    run(() => send());
+  };
+  const send = async () => {
     setError(null);
     try {
       await post("/api/v1/processes", {
@@ -144,7 +152,7 @@ function ProcessForm(props: { refs: NonNullable<ReturnType<typeof useRefs>>; onS
       <ErrorBox error={error} shown={["event", "stage_id", "task_type", "comment"]} />
       <div class="actions">
         <button type="button" class="secondary" onClick={props.onCancel}>{t("cancel")}</button>
-        <button type="submit" class="primary" id="process-save">{t("save")}</button>
+        <button type="submit" class="primary" id="process-save" disabled={busy}>{t("save")}</button>
       </div>
     </form>
   );

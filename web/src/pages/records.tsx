@@ -1,12 +1,12 @@
 // Deals and clients: the board (drag to another stage), the tables (filters incl. Deleted, bulk
-// responsible change with the cascade checkbox), the cards (rules-aware forms, tasks, history, restore).
+// responsible change with the cascade checkbox) and the record form the cards use (card.tsx).
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, del, get, patch, post, qs } from "../api";
-import { t, type TextKey } from "../i18n";
+import { ApiError, get, patch, post, qs } from "../api";
+import { t } from "../i18n";
 import { navigate } from "../router";
 import { can, useMe } from "../session";
-import { CopyButton, dateTime, ErrorBox, Link, Modal, money, SelectField, TextField } from "../ui";
-import { AUTO_TYPES, FieldInput, loadRefs, PhoneInput, stageOf, stageOptions, type Phone, type Refs, useRefs,
+import { ErrorBox, Link, Modal, money, SelectField, TextField, useBusy } from "../ui";
+import { AUTO_TYPES, FieldInput, PhoneInput, stageOf, stageOptions, type Phone, type Refs, useRefs,
   userName, userOptions } from "./common";
 import type { Funnel } from "./funnel";
 
@@ -43,31 +43,10 @@ interface Rules {
   autonumber: string[];
 }
 
-export interface Task {
-  id: string;
-  type: string;
-  comment: string;
-  due_at: string;
-  responsible_id: string;
-  deal_id: string | null;
-  client_id: string | null;
-  done: boolean;
-  process_id: string | null;
-}
-
-interface HistoryItem {
-  id: string;
-  at: string;
-  actor_id: string;
-  source: string;
-  action: string;
-  changes: Array<{ field: string; old: any; new: any }>;
-}
-
 const empty = (v: any) => v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length);
 
 // ---- the record form (new or existing; deal or client) -------------------------------------------
-function RecordForm(props: {
+export function RecordForm(props: {
   entity: Entity;
   record: Deal | Client | null;
   refs: Refs;
@@ -93,7 +72,7 @@ function RecordForm(props: {
   const [missing, setMissing] = useState<string[]>(props.missing ?? []);
   const [error, setError] = useState<ApiError | null>(null);
   const [clients, setClients] = useState<Client[]>([]);
-  const [busy, setBusy] = useState(false);
+  const [busy, run] = useBusy();
   useEffect(() => {
     if (form.stage_id) get<Rules>(`/api/v1/stages/${form.stage_id}/rules`).then(setRules, () => undefined);
   }, [form.stage_id]);
@@ -114,9 +93,11 @@ function RecordForm(props: {
   const set = (key: string) => (v: any) => setForm({ ...form, [key]: v });
   const setField = (key: string) => (v: any) => setForm({ ...form, fields: { ...form.fields, [key]: v } });
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
+    run(() => send());
+  };
+  const send = async () => {
     setError(null);
     const body: Record<string, any> = {};
     const builtins = isDeal ? ["title", "amount", "client_id", "stage_id", "responsible_id"]
@@ -146,8 +127,6 @@ function RecordForm(props: {
       const apiErr = err as ApiError;
       if (apiErr.code === "required_fields_missing") setMissing(apiErr.details.keys ?? []);
       setError(apiErr);
-    } finally {
-      setBusy(false);
     }
   };
   const fe = error?.fieldMessages?.() ?? {};
@@ -310,7 +289,8 @@ export function RecordsTable({ entity }: { entity: Entity }) {
     return () => clearTimeout(timer);
   }, [filters.q, filters.stage_id, filters.responsible_id, filters.deleted]);
 
-  const change = async () => {
+  const [changing, run] = useBusy();
+  const change = () => run(async () => {
     setError(null);
     try {
       const r = await post<{ deals: number; clients: number; tasks: number }>(`${path}/responsible`,
@@ -321,7 +301,7 @@ export function RecordsTable({ entity }: { entity: Entity }) {
     } catch (e) {
       setError(e);
     }
-  };
+  });
   if (!refs) return <p class="muted">{t("loading")}</p>;
   const all = items.length > 0 && selected.length === items.length;
   return (
@@ -357,7 +337,7 @@ export function RecordsTable({ entity }: { entity: Entity }) {
               onChange={(e) => setBulk({ ...bulk, cascade: (e.target as HTMLInputElement).checked })} />
             {isDeal ? t("cascade_deals") : t("cascade_clients")}
           </label>
-          <button type="button" class="primary" id="bulk-change" disabled={!bulk.responsible_id} onClick={change}>{t("change")}</button>
+          <button type="button" class="primary" id="bulk-change" disabled={!bulk.responsible_id || changing} onClick={change}>{t("change")}</button>
         </div>
       )}
       <table class="table" id={`${entity}s-table`}>
@@ -405,233 +385,3 @@ export function RecordsTable({ entity }: { entity: Entity }) {
     </div>
   );
 }
-
-// ---- the cards ---------------------------------------------------------------------------------
-export function RecordCard({ entity, id }: { entity: Entity; id: string }) {
-  const me = useMe();
-  const [refs, setRefs] = useState<Refs | null>(null);
-  const [record, setRecord] = useState<any>(null);
-  const [history, setHistory] = useState<HistoryItem[]>([]);
-  const [tasks, setTasks] = useState<Task[]>([]);
-  const [deals, setDeals] = useState<Deal[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  const [version, setVersion] = useState(0);
-  const isDeal = entity === "deal";
-  const path = `/api/v1/${entity}s/${id}`;
-  const load = async () => {
-    try {
-      const [r, rec, h, tk, ds] = await Promise.all([
-        loadRefs(), get(path), get<{ items: HistoryItem[] }>(`${path}/history`),
-        get<{ items: Task[] }>(`/api/v1/tasks${qs({ [`${entity}_id`]: id })}`),
-        isDeal ? Promise.resolve({ items: [] as Deal[] }) : get<{ items: Deal[] }>(`/api/v1/deals${qs({ client_id: id, limit: 100 })}`),
-      ]);
-      setDeals(ds.items);
-      setRefs(r);
-      setRecord(rec);
-      setHistory(h.items);
-      setTasks(tk.items);
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setError(e);
-    }
-  };
-  useEffect(() => {
-    load();
-  }, [id]);
-  const act = async (fn: () => Promise<any>) => {
-    setError(null);
-    try {
-      await fn();
-      await load();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  if (!record || !refs) return error ? <ErrorBox error={error} /> : <p class="muted">{t("loading")}</p>;
-  const title = isDeal ? record.title : record.name;
-  return (
-    <div id={`${entity}-card`} data-deleted={String(record.deleted)}>
-      <div class="toolbar">
-        <Link href={isDeal ? "/deals" : "/clients"}>← {isDeal ? t("nav_deals") : t("clients")}</Link>
-        <h1>{title}</h1>
-        <span class="spacer" />
-        <CopyButton text={location.origin + `/${entity}s/${id}`} label={t("copy_link")} id="copy-link" />
-        {!record.deleted && (
-          <button type="button" class="secondary danger" id="delete-record" onClick={() => act(() => del(path))}>{t("delete")}</button>
-        )}
-      </div>
-      <ErrorBox error={error} />
-      {record.deleted && (
-        <div class="deleted-banner" id="deleted-banner">
-          <span>{t(isDeal ? "deleted_badge" : "deleted_client_badge")}</span>
-          {can(me, "restore_records") && (
-            <button type="button" class="primary small" id="restore" onClick={() => act(() => post(`${path}/restore`))}>
-              {t("restore")}
-            </button>
-          )}
-        </div>
-      )}
-      <div class="record">
-        <div class="panel">
-          {isDeal && record.client && (
-            <p>{t("client")}: <Link href={`/clients/${record.client.id}`}>{record.client.name}</Link></p>
-          )}
-          <RecordForm key={version} entity={entity} record={record} refs={refs} onSaved={() => load()} />
-        </div>
-        <div>
-          {!isDeal && (
-            <div class="panel" id="client-deals">
-              <h2>{t("deals")}</h2>
-              <ul class="list">
-                {deals.map((d) => (
-                  <li key={d.id} data-deal-id={d.id}>
-                    <Link href={`/deals/${d.id}`}>{d.title}</Link>
-                    <span class="muted"> · {stageOf(refs, d.stage_id)?.name ?? ""} · {money(d.amount)} {t("sum")}</span>
-                  </li>
-                ))}
-              </ul>
-              {!deals.length && <p class="muted">{t("no_items")}</p>}
-            </div>
-          )}
-          <TasksPanel tasks={tasks} refs={refs} link={{ [`${entity}_id`]: id }} onChange={load} />
-          <div class="panel" id="history">
-            <h2>{t("history")}</h2>
-            <ul class="timeline">
-              {history.map((h) => (
-                <li key={h.id}>
-                  <span class="muted">{dateTime(h.at)} · {h.source === "user" ? userName(refs, h.actor_id)
-                    : t(`src_${h.source}` as TextKey)}</span>
-                  <div><strong>{label(`act_${h.action}`, h.action)}</strong></div>
-                  {h.changes.map((c, i) => (
-                    <div key={i} class="muted">{fieldLabel(refs, entity, c.field)}: {show(refs, c.field, c.old)} → {show(refs, c.field, c.new)}</div>
-                  ))}
-                </li>
-              ))}
-            </ul>
-          </div>
-        </div>
-      </div>
-    </div>
-  );
-}
-
-function label(key: string, fallback: string): string {
-  const text = t(key as TextKey);
-  return text === key ? fallback : text;
-}
-
-const BUILTIN_LABELS: Record<string, TextKey> = {
-  title: "title", amount: "amount", client_id: "client", stage_id: "stage", responsible_id: "responsible",
-  name: "name", phone: "phone", email: "email", task: "f_task",
-};
-
-function fieldLabel(refs: Refs, entity: Entity, field: string): string {
-  const key = field.startsWith("fields.") ? field.slice(7) : field;
-  if (BUILTIN_LABELS[key]) return t(BUILTIN_LABELS[key]);
-  return refs.fields.find((f) => f.entity === entity && f.key === key)?.name ?? key;
-}
-
-function show(refs: Refs, field: string, v: any): string {
-  if (v === null || v === undefined || v === "") return "—";
-  if (field === "responsible_id") return userName(refs, v) || String(v);
-  if (field === "stage_id") return stageOf(refs, v)?.name ?? String(v);
-  if (field === "task" && typeof v === "string") return "✓";
-  if (field === "phone" && typeof v === "object") return v.e164 ?? `${v.country} ${v.number}`;
-  return typeof v === "object" ? JSON.stringify(v) : String(v);
-}
-
-// ---- tasks -------------------------------------------------------------------------------------
-export function TasksPanel(props: { tasks: Task[]; refs: Refs; link?: Record<string, string>; onChange: () => void }) {
-  const me = useMe();
-  const [adding, setAdding] = useState(false);
-  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 16);
-  const [form, setForm] = useState({ type: props.refs.taskTypes[0]?.key ?? "call", comment: "", due_at: tomorrow,
-    responsible_id: me.user.id });
-  const [error, setError] = useState<ApiError | null>(null);
-  const create = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      await post("/api/v1/tasks", { ...form, ...(props.link ?? {}), due_at: new Date(form.due_at).toISOString() });
-      setAdding(false);
-      props.onChange();
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  };
-  const toggle = async (task: Task, done: boolean) => {
-    try {
-      await patch(`/api/v1/tasks/${task.id}`, { done });
-    } catch (err) {
-      setError(err as ApiError);
-    }
-    props.onChange();
-  };
-  const fe = error?.fieldMessages?.() ?? {};
-  const typeName = (k: string) => props.refs.taskTypes.find((x) => x.key === k)?.name ?? k;
-  return (
-    <div class="panel" id="tasks">
-      <div class="panel-head">
-        <h2>{t("tasks")}</h2>
-        <button type="button" class="secondary small" id="add-task" onClick={() => setAdding(!adding)}>{t("add_task")}</button>
-      </div>
-      <ErrorBox error={error} shown={["type", "comment", "due_at"]} />
-      {adding && (
-        <form onSubmit={create} id="task-form">
-          <SelectField label={t("task_type")} name="type" value={form.type} onValue={(v) => setForm({ ...form, type: v })}
-            options={props.refs.taskTypes.map((x) => ({ value: x.key, label: x.name }))} error={fe.type} />
-          <TextField label={t("comment")} name="comment" value={form.comment} onValue={(v) => setForm({ ...form, comment: v })}
-            error={fe.comment} />
-          <TextField label={t("due_at")} name="due_at" type="datetime-local" value={form.due_at}
-            onValue={(v) => setForm({ ...form, due_at: v })} error={fe.due_at} />
-          <SelectField label={t("responsible")} name="responsible_id" value={form.responsible_id}
-            onValue={(v) => setForm({ ...form, responsible_id: v })} options={userOptions(props.refs)} />
-          <div class="actions"><button type="submit" class="primary" id="task-save">{t("create")}</button></div>
-        </form>
-      )}
-      <ul class="list task-list">
-        {props.tasks.map((task) => (
-          <li key={task.id} class={`task${task.done ? " done" : ""}`} data-task={task.comment}>
-            <label class="check">
-              <input type="checkbox" checked={task.done} onChange={(e) => toggle(task, (e.target as HTMLInputElement).checked)} />
-              <strong>{typeName(task.type)}</strong>
-            </label>
-            <div>{task.comment}</div>
-            <div class="muted">{dateTime(task.due_at)} · {userName(props.refs, task.responsible_id)}
-              {task.deal_id && !props.link ? <> · <Link href={`/deals/${task.deal_id}`}>{t("deal")}</Link></> : null}
-              {task.client_id && !props.link ? <> · <Link href={`/clients/${task.client_id}`}>{t("client")}</Link></> : null}
-            </div>
-          </li>
-        ))}
-      </ul>
-      {!props.tasks.length && <p class="muted">{t("no_items")}</p>}
-    </div>
-  );
-}
-
-export function TasksPage() {
-  const me = useMe();
-  const refs = useRefs();
-  const [mine, setMine] = useState(true);
-  const [done, setDone] = useState(false);
-  const [tasks, setTasks] = useState<Task[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  const load = () => get<{ items: Task[] }>(`/api/v1/tasks${qs({ responsible_id: mine ? me.user.id : "", done, limit: 200 })}`)
-    .then((r) => setTasks(r.items), setError);
-  useEffect(() => {
-    load();
-  }, [mine, done]);
-  if (!refs) return <p class="muted">{t("loading")}</p>;
-  return (
-    <div id="tasks-page">
-      <h1>{t("tasks")}</h1>
-      <div class="filters">
-        <label class="check"><input type="checkbox" checked={mine} onChange={() => setMine(!mine)} /> {t("responsible")}: {userName(refs, me.user.id)}</label>
-        <label class="check"><input type="checkbox" checked={done} onChange={() => setDone(!done)} /> {t("done")}</label>
-      </div>
-      <ErrorBox error={error} />
-      <TasksPanel tasks={tasks} refs={refs} onChange={load} />
-    </div>
-  );
-}
-

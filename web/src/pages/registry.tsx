@@ -1,7 +1,9 @@
 // The main screens by path.
 import type { JSX } from "preact";
 import type { TextKey } from "../i18n";
-import { BoardPage, RecordCard, RecordsTable, TasksPage } from "./records";
+import { RecordCard } from "./card";
+import { BoardPage, RecordsTable } from "./records";
+import { TasksPage } from "./tasks";
 
 export interface Route {
   pattern: string;

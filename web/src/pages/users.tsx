@@ -1,27 +1,13 @@
-// Settings → Users and rights: groups with their users, "+ Create new user", roles with permission toggles.
+// Settings → Users and rights: groups with their users (rename, delete), "+ Create new user", each user edited,
+// deactivated (the seat is freed) or reactivated, and roles with permission toggles.
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, get, patch, post } from "../api";
-import { t, type TextKey } from "../i18n";
-import { can, fullName, useMe, type Permissions, type User } from "../session";
-import { dateTime, ErrorBox, Modal, NameDialog, SelectField, TextField } from "../ui";
+import { ApiError, del, get, patch, post } from "../api";
+import { t } from "../i18n";
+import { can, fullName, useMe, type User } from "../session";
+import { dateTime, ErrorBox, Modal, NameDialog, SelectField, TextField, useBusy, useConfirm } from "../ui";
+import { EditUser, type Group, RenameDialog, type Role, RolesPanel, useSeats } from "./users_admin";
 
-interface Group {
-  id: string;
-  name: string;
-  user_count: number;
-}
-
-interface Role {
-  id: string;
-  name: string;
-  system: boolean;
-  permissions: Permissions;
-}
-
-export const PERMISSIONS = [
-  "admin", "edit_phone", "manage_users", "manage_funnels", "manage_processes", "restore_records", "manage_roles",
-  "manage_billing",
-] as const;
+export { PERMISSIONS } from "./users_admin";
 
 export function UsersAndRights() {
   const me = useMe();
@@ -31,20 +17,27 @@ export function UsersAndRights() {
   const [groupId, setGroupId] = useState("");
   const [creating, setCreating] = useState(false);
   const [changing, setChanging] = useState(false);
+  const [editing, setEditing] = useState<User | null>(null);
+  const [renaming, setRenaming] = useState<Group | null>(null);
+  const [showInactive, setShowInactive] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState("");
+  const { seats, follow, refresh } = useSeats();
+  const { dialog, ask } = useConfirm();
+  const manager = can(me, "manage_users");
 
   const load = async () => {
     try {
       const [g, r, u] = await Promise.all([
         get<{ items: Group[] }>("/api/v1/groups"),
         get<{ items: Role[] }>("/api/v1/roles"),
-        get<{ items: User[] }>("/api/v1/users"),
+        get<{ items: User[] }>("/api/v1/users?include_inactive=true"),
       ]);
       setGroups(g.items);
       setRoles(r.items);
       setUsers(u.items);
-      setGroupId((cur) => cur || g.items[0]?.id || "");
+      refresh();
+      setGroupId((cur) => (g.items.some((x) => x.id === cur) ? cur : g.items[0]?.id || ""));
     } catch (e) {
       setError(e);
     }
@@ -59,9 +52,44 @@ export function UsersAndRights() {
     await load();
     setGroupId(g.id);
   };
+  const removeGroup = (g: Group) => ask(t("confirm_delete_group", { name: g.name }), async () => {
+    setError(null);
+    setNotice("");
+    try {
+      await del(`/api/v1/groups/${g.id}`);
+    } catch (e) {
+      setError(e); // 409 group_not_empty says how many users are still in it
+    }
+    await load();
+  });
+  // A user's seat: deactivating frees it, reactivating takes it again (billing counts it within seconds).
+  const deactivate = (u: User) => ask(t("confirm_deactivate", { name: fullName(u) }), async () => {
+    setError(null);
+    setNotice("");
+    try {
+      await del(`/api/v1/users/${u.id}`);
+      setNotice(t("user_deactivated", { name: fullName(u) }));
+      follow();
+    } catch (e) {
+      setError(e);
+    }
+    await load();
+  }, t("deactivate"));
+  const reactivate = async (u: User) => {
+    setError(null);
+    setNotice("");
+    try {
+      await post(`/api/v1/users/${u.id}/activate`);
+      setNotice(t("user_reactivated", { name: fullName(u) }));
+      follow();
+    } catch (e) {
+      setError(e);
+    }
+    await load();
+  };
 
   const roleName = (id: string) => roles.find((r) => r.id === id)?.name ?? "";
-  const shown = users.filter((u) => u.group_id === groupId);
+  const shown = users.filter((u) => u.group_id === groupId && (showInactive || u.active));
   return (
     <div id="users-rights">
       <div class="panel-head">
@@ -70,24 +98,34 @@ export function UsersAndRights() {
           {t("change_password")}
         </button>
       </div>
-      <ErrorBox error={error} />
+      {seats !== null && <p class="muted" id="seats-in-use" data-seats={seats}>{t("seats_in_use", { n: seats })}</p>}
+      <div id="users-error"><ErrorBox error={error} /></div>
       {notice && <div class="alert success" id="notice">{notice}</div>}
+      {dialog}
       <div class="two-cols">
         <div class="panel">
           <div class="panel-head">
             <h2>{t("groups")}</h2>
-            {can(me, "manage_users") && (
+            {manager && (
               <button type="button" class="secondary small" id="add-group" onClick={() => setNaming(true)}>{t("add_group")}</button>
             )}
           </div>
           <ul class="list" id="groups">
             {groups.map((g) => (
-              <li key={g.id}>
+              <li key={g.id} class="group-row">
                 <button type="button" class={`list-item${g.id === groupId ? " active" : ""}`} data-group={g.name}
                   onClick={() => setGroupId(g.id)}>
                   <span>{g.name}</span>
-                  <span class="badge">{users.filter((u) => u.group_id === g.id).length}</span>
+                  <span class="badge">{users.filter((u) => u.group_id === g.id && u.active).length}</span>
                 </button>
+                {manager && g.id === groupId && (
+                  <span class="row-actions">
+                    <button type="button" class="secondary small" data-action="rename-group"
+                      onClick={() => setRenaming(g)}>{t("rename")}</button>
+                    <button type="button" class="secondary small" data-action="delete-group"
+                      onClick={() => removeGroup(g)}>{t("delete")}</button>
+                  </span>
+                )}
               </li>
             ))}
           </ul>
@@ -95,7 +133,12 @@ export function UsersAndRights() {
         <div class="panel grow">
           <div class="panel-head">
             <h2>{t("users")}</h2>
-            {can(me, "manage_users") && (
+            <label class="check">
+              <input type="checkbox" id="show-inactive" checked={showInactive}
+                onChange={(e) => setShowInactive((e.target as HTMLInputElement).checked)} />
+              {t("show_inactive")}
+            </label>
+            {manager && (
               <button type="button" class="primary" id="create-user" onClick={() => setCreating(true)}>
                 {t("create_user")}
               </button>
@@ -104,15 +147,15 @@ export function UsersAndRights() {
           {shown.length ? (
             <table class="table" id="users-table">
               <thead>
-                <tr><th>{t("name")}</th><th>{t("email")}</th><th>{t("role")}</th></tr>
+                <tr>
+                  <th>{t("name")}</th><th>{t("email")}</th><th>{t("role")}</th>
+                  {manager && <th>{t("user_actions")}</th>}
+                </tr>
               </thead>
               <tbody>
                 {shown.map((u) => (
-                  <tr key={u.id}>
-                    <td>{fullName(u)}</td>
-                    <td>{u.email}</td>
-                    <td>{roleName(u.role_id)}</td>
-                  </tr>
+                  <UserRow key={u.id} user={u} role={roleName(u.role_id)} manager={manager} own={u.id === me.user.id}
+                    onEdit={() => setEditing(u)} onDeactivate={() => deactivate(u)} onReactivate={() => reactivate(u)} />
                 ))}
               </tbody>
             </table>
@@ -123,6 +166,12 @@ export function UsersAndRights() {
       </div>
       {naming && <NameDialog title={t("add_group")} label={t("group_name")} id="group-dialog"
         onClose={() => setNaming(false)} onSubmit={addGroup} />}
+      {renaming && <RenameDialog title={t("rename_group")} label={t("group_name")} initial={renaming.name}
+        id="rename-group-dialog" onClose={() => setRenaming(null)}
+        onSubmit={async (name) => {
+          await patch(`/api/v1/groups/${renaming.id}`, { name });
+          await load();
+        }} />}
       <RolesPanel roles={roles} onChange={load} editable={can(me, "manage_roles")} />
       {changing && me && (
         <ChangePassword userId={me.user.id} onClose={() => setChanging(false)}
@@ -136,11 +185,57 @@ export function UsersAndRights() {
           onCreated={async (u) => {
             setCreating(false);
             setNotice(`${t("user_created")}: ${fullName(u)}`);
+            follow();
+            await load();
+            setGroupId(u.group_id);
+          }} />
+      )}
+      {editing && (
+        <EditUser user={editing} own={editing.id === me.user.id} groups={groups} roles={roles}
+          onClose={() => setEditing(null)}
+          onSaved={async (u) => {
+            setEditing(null);
+            setNotice(t("user_saved", { name: fullName(u) }));
             await load();
             setGroupId(u.group_id);
           }} />
       )}
     </div>
+  );
+}
+
+/** One user: edit, deactivate (asks first) or reactivate, each button disabled while its request runs. */
+function UserRow(props: { user: User; role: string; manager: boolean; own: boolean; onEdit: () => void;
+  onDeactivate: () => void; onReactivate: () => Promise<void> }) {
+  const u = props.user;
+  const [busy, run] = useBusy();
+  return (
+    <tr data-user={u.email} class={u.active ? "" : "inactive"}>
+      <td>
+        {fullName(u)}
+        {!u.active && <span class="badge muted" data-inactive="true">{t("inactive_badge")}</span>}
+      </td>
+      <td>{u.email}</td>
+      <td>{props.role}</td>
+      {props.manager && (
+        <td class="row-actions">
+          <button type="button" class="secondary small" data-action="edit-user" onClick={props.onEdit}>
+            {t("edit")}
+          </button>
+          {u.active && !props.own && (
+            <button type="button" class="secondary small" data-action="deactivate-user" onClick={props.onDeactivate}>
+              {t("deactivate")}
+            </button>
+          )}
+          {!u.active && (
+            <button type="button" class="secondary small" data-action="reactivate-user" disabled={busy}
+              onClick={() => run(props.onReactivate)}>
+              {t("reactivate")}
+            </button>
+          )}
+        </td>
+      )}
+    </tr>
   );
 }
 
@@ -242,61 +337,5 @@ function ChangePassword(props: { userId: string; onClose: () => void; onDone: ()
         </div>
       </form>
     </Modal>
-  );
-}
-
-function RolesPanel({ roles, onChange, editable }: { roles: Role[]; onChange: () => void; editable: boolean }) {
-  const [error, setError] = useState<unknown>(null);
-  const toggle = async (role: Role, perm: string, value: boolean) => {
-    setError(null);
-    try {
-      await patch(`/api/v1/roles/${role.id}`, { permissions: { ...role.permissions, [perm]: value } });
-    } catch (e) {
-      setError(e);
-    }
-    onChange();
-  };
-  const [naming, setNaming] = useState(false);
-  const addRole = async (name: string) => {
-    await post("/api/v1/roles", { name, permissions: {} });
-    onChange();
-  };
-  return (
-    <div class="panel" id="roles">
-      <div class="panel-head">
-        <h2>{t("roles")}</h2>
-        {editable && <button type="button" class="secondary small" id="add-role" onClick={() => setNaming(true)}>{t("add_role")}</button>}
-      </div>
-      <ErrorBox error={error} />
-      {naming && <NameDialog title={t("add_role")} label={t("role_new_name")} id="role-dialog"
-        onClose={() => setNaming(false)} onSubmit={addRole} />}
-      <div class="table-wrap">
-        <table class="table roles-table">
-          <thead>
-            <tr>
-              <th>{t("role_name")}</th>
-              {PERMISSIONS.map((p) => <th key={p}>{t(`perm_${p}` as TextKey)}</th>)}
-            </tr>
-          </thead>
-          <tbody>
-            {roles.map((r) => (
-              <tr key={r.id} data-role={r.name}>
-                <td>{r.name}</td>
-                {PERMISSIONS.map((p) => (
-                  <td key={p}>
-                    <label class="toggle">
-                      <input type="checkbox" data-perm={p} checked={!!r.permissions[p]}
-                        disabled={!editable || (r.system && p === "admin")}
-                        onChange={(e) => toggle(r, p, (e.target as HTMLInputElement).checked)} />
-                      <span class="slider" />
-                    </label>
-                  </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </div>
   );
 }
