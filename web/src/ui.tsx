@@ -261,10 +261,11 @@ export function dateTime(value: string | null | undefined): string {
   return d.toLocaleString(locale(), { dateStyle: "medium", timeStyle: "short" });
 }
 
-/** A small "name it" dialog (instead of window.prompt): one text field with the API's error. */
+/** A small "name it" dialog (instead of window.prompt): one text field with the API's error; `initial`
+ * and `submit` make it a rename dialog. */
 export function NameDialog(props: { title: string; label: string; id?: string; onClose: () => void;
-  onSubmit: (name: string) => Promise<void> }) {
-  const [name, setName] = useState("");
+  onSubmit: (name: string) => Promise<void>; initial?: string; submit?: string; submitId?: string }) {
+  const [name, setName] = useState(props.initial ?? "");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, run] = useBusy();
   const submit = (e: Event) => {
@@ -287,7 +288,7 @@ export function NameDialog(props: { title: string; label: string; id?: string; o
         <ErrorBox error={error} shown={["name"]} />
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
-          <button type="submit" class="primary" disabled={busy}>{t("create")}</button>
+          <button type="submit" class="primary" disabled={busy} id={props.submitId}>{props.submit ?? t("create")}</button>
         </div>
       </form>
     </Modal>

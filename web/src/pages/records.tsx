@@ -1,6 +1,6 @@
 // Deals and clients: the board (drag to another stage), the tables (filters incl. Deleted, bulk
 // responsible change with the cascade checkbox) and the record form the cards use (card.tsx).
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, get, patch, post, qs } from "../api";
 import { t } from "../i18n";
 import { navigate } from "../router";
@@ -8,6 +8,7 @@ import { can, useMe } from "../session";
 import { ErrorBox, Link, Modal, money, SelectField, TextField, useBusy } from "../ui";
 import { AUTO_TYPES, FieldInput, PhoneInput, stageOf, stageOptions, type Phone, type Refs, useRefs,
   userName, userOptions } from "./common";
+import { ClientPicker } from "./client_picker";
 import type { Funnel } from "./funnel";
 
 type Entity = "deal" | "client";
@@ -71,14 +72,10 @@ export function RecordForm(props: {
   const [rules, setRules] = useState<Rules>({ required: [], one_time: [], autodate: [], autonumber: [] });
   const [missing, setMissing] = useState<string[]>(props.missing ?? []);
   const [error, setError] = useState<ApiError | null>(null);
-  const [clients, setClients] = useState<Client[]>([]);
   const [busy, run] = useBusy();
   useEffect(() => {
     if (form.stage_id) get<Rules>(`/api/v1/stages/${form.stage_id}/rules`).then(setRules, () => undefined);
   }, [form.stage_id]);
-  useEffect(() => {
-    if (isDeal) get<{ items: Client[] }>("/api/v1/clients?limit=200").then((r) => setClients(r.items), () => undefined);
-  }, []);
   const defs = refs.fields.filter((f) => f.entity === entity);
   const original: any = record ?? {};
   const valueOf = (key: string) => (key in form ? form[key] : form.fields[key]);
@@ -144,9 +141,8 @@ export function RecordForm(props: {
             highlight={highlight("title")} readOnly={readOnly("title")} />
           <TextField label={`${t("amount")}, ${t("sum")}`} name="amount" inputMode="decimal" value={String(form.amount ?? "")}
             onValue={set("amount")} error={fe.amount} highlight={highlight("amount")} readOnly={readOnly("amount")} />
-          <SelectField label={t("client")} name="client_id" value={form.client_id ?? ""} onValue={set("client_id")}
-            error={fe.client_id} highlight={highlight("client_id")} disabled={readOnly("client_id")}
-            options={[{ value: "", label: "—" }, ...clients.map((c) => ({ value: c.id, label: c.name }))]} />
+          <ClientPicker label={t("client")} value={form.client_id ?? ""} onValue={set("client_id")}
+            error={fe.client_id} highlight={highlight("client_id")} disabled={readOnly("client_id")} />
         </>
       ) : (
         <>
@@ -181,22 +177,54 @@ interface Column {
   count: number;
   sum: string;
   deals: Deal[];
+  next_cursor: string | null;
 }
+
+const PER_COLUMN = 20;
 
 export function BoardPage() {
   const refs = useRefs();
   const [funnelId, setFunnelId] = useState("");
   const [columns, setColumns] = useState<Column[]>([]);
+  const [filters, setFilters] = useState({ q: "", responsible_id: "" });
+  const [filtered, setFiltered] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<{ deal: Deal | null; stage?: string; missing?: string[] } | null>(null);
   const [over, setOver] = useState("");
+  const asked = useRef(0);
   const funnels = (refs?.funnels ?? []).filter((f) => f.entity === "deal");
   const current = funnelId || funnels[0]?.id || "";
-  const load = () => current && get<{ columns: Column[] }>(`/api/v1/board${qs({ funnel_id: current })}`).then(
-    (b) => setColumns(b.columns), setError);
-  useEffect(() => {
-    load();
-  }, [current]);
+  // a column's deals as the list gives them (its default order, newest first, is the board's)
+  type Page = { items: Deal[]; next_cursor: string | null };
+  const columnPage = (stageId: string, cursor?: string | null) => get<Page>(`/api/v1/deals${qs({
+    stage_id: stageId, q: filters.q.trim(), responsible_id: filters.responsible_id, limit: PER_COLUMN, cursor })}`);
+  const load = async () => {
+    if (!current) return;
+    const mine = ++asked.current;
+    const narrowed = !!(filters.q.trim() || filters.responsible_id);
+    try {
+      const b = await get<{ columns: Column[] }>(`/api/v1/board${qs({ funnel_id: current, per_stage: PER_COLUMN })}`);
+      let cols = b.columns;
+      if (narrowed) {
+        // the board's counts are the stages' own: a narrowed board takes each column from the list
+        cols = await Promise.all(cols.map((c) => columnPage(c.stage.id).then((p) => ({ ...c, deals: p.items,
+          next_cursor: p.next_cursor }))));
+      }
+      if (mine !== asked.current) return;
+      setFiltered(narrowed);
+      setColumns(cols);
+    } catch (e) {
+      if (mine === asked.current) setError(e);
+    }
+  };
+  useEffect(() => { // typing waits for a pause; the funnel and the responsible load at once
+    const timer = setTimeout(load, filters.q ? 250 : 0);
+    return () => clearTimeout(timer);
+  }, [current, filters.q, filters.responsible_id]);
+  const [moreBusy, runMore] = useBusy();
+  const more = (c: Column) => runMore(() => columnPage(c.stage.id, c.next_cursor).then((p) => setColumns((cur) =>
+    cur.map((x) => x.stage.id !== c.stage.id ? x : { ...x, next_cursor: p.next_cursor,
+      deals: [...x.deals, ...p.items.filter((d) => !x.deals.some((y) => y.id === d.id))] })), setError));
 
   const drop = async (stageId: string, dealId: string) => {
     setOver("");
@@ -218,6 +246,12 @@ export function BoardPage() {
       <div class="toolbar">
         <h1>{t("deals")}</h1>
         <span class="spacer" />
+        <div class="filters" id="board-filters">
+          <TextField label={t("board_search")} name="board_q" type="search" value={filters.q}
+            onValue={(v) => setFilters({ ...filters, q: v })} />
+          <SelectField label={t("responsible")} name="board_responsible" value={filters.responsible_id}
+            onValue={(v) => setFilters({ ...filters, responsible_id: v })} options={userOptions(refs, true)} />
+        </div>
         {funnels.length > 1 && (
           <select value={current} onChange={(e) => setFunnelId((e.target as HTMLSelectElement).value)}>
             {funnels.map((f: Funnel) => <option key={f.id} value={f.id}>{f.name}</option>)}
@@ -235,7 +269,8 @@ export function BoardPage() {
             onDrop={(e) => { e.preventDefault(); drop(c.stage.id, e.dataTransfer?.getData("text/plain") ?? ""); }}>
             <div class="column-head" style={{ borderTopColor: c.stage.color }}>
               <strong>{c.stage.name}</strong>
-              <div class="meta">{c.count} · {money(c.sum)} {t("sum")}</div>
+              <div class="meta">{filtered ? t("shown_of", { n: c.deals.length + (c.next_cursor ? "+" : "") })
+                : `${c.count} · ${money(c.sum)} ${t("sum")}`}</div>
             </div>
             {c.deals.map((d) => (
               <div key={d.id} class="card" draggable data-deal={d.title} data-deal-id={d.id}
@@ -246,6 +281,10 @@ export function BoardPage() {
                 <span class="sub">{userName(refs, d.responsible_id)}</span>
               </div>
             ))}
+            {c.next_cursor && (
+              <button type="button" class="secondary small column-more" data-more-stage={c.stage.id} disabled={moreBusy}
+                onClick={() => more(c)}>{t("load_more")}</button>
+            )}
           </div>
         ))}
       </div>

@@ -48,34 +48,7 @@ export function useSeats(): { seats: number | null; follow: () => void; refresh:
 /** A dialog that renames something: the current name to edit, the API's error on the field. */
 export function RenameDialog(props: { title: string; label: string; initial: string; id?: string;
   onClose: () => void; onSubmit: (name: string) => Promise<void> }) {
-  const [name, setName] = useState(props.initial);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, run] = useBusy();
-  const submit = (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    run(async () => {
-      try {
-        await props.onSubmit(name);
-        props.onClose();
-      } catch (err) {
-        setError(err as ApiError);
-      }
-    });
-  };
-  const fe = error?.fieldMessages?.() ?? {};
-  return (
-    <Modal title={props.title} onClose={props.onClose} id={props.id}>
-      <form onSubmit={submit} noValidate>
-        <TextField label={props.label} name="name" value={name} onValue={setName} error={fe.name} />
-        <ErrorBox error={error} shown={["name"]} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
-          <button type="submit" class="primary" disabled={busy} id="rename-submit">{t("save")}</button>
-        </div>
-      </form>
-    </Modal>
-  );
+  return <NameDialog {...props} submit={t("save")} submitId="rename-submit" />;
 }
 
 /** Edit a user's names, e-mail, role and group: only what changed is sent (one's own e-mail asks for the

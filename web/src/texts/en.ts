@@ -241,4 +241,10 @@ export const en: Record<Key, string> = {
   due_today_group: "Today",
   due_upcoming: "Upcoming",
   task_overdue: "overdue",
+  client_search: "Start typing a client's name or phone",
+  no_matches: "Nothing found.",
+  more_results: "More results",
+  board_search: "Search deals",
+  shown_of: "{n} shown",
+  clear_choice: "No client",
 };

@@ -239,6 +239,12 @@ export const ru = {
   due_today_group: "Сегодня",
   due_upcoming: "Предстоящие",
   task_overdue: "просрочена",
+  client_search: "Начните вводить имя или телефон клиента",
+  no_matches: "Ничего не найдено.",
+  more_results: "Ещё результаты",
+  board_search: "Поиск по сделкам",
+  shown_of: "показано {n}",
+  clear_choice: "Без клиента",
 };
 
 export type Key = keyof typeof ru;

@@ -242,4 +242,10 @@ export const uz: Record<Key, string> = {
   due_today_group: "Bugun",
   due_upcoming: "Kelgusi",
   task_overdue: "muddati o‘tgan",
+  client_search: "Mijoz ismi yoki telefonini yoza boshlang",
+  no_matches: "Hech narsa topilmadi.",
+  more_results: "Yana natijalar",
+  board_search: "Bitimlar bo‘yicha qidirish",
+  shown_of: "{n} ta ko‘rsatildi",
+  clear_choice: "Mijozsiz",
 };

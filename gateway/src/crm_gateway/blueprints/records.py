@@ -15,6 +15,7 @@ from crm_gateway.blueprints.records_schemas import (
     NoteList, NoteQuery)
 from crm_gateway.clients import records as clients
 from crm_gateway.clients import pipeline as pipeline_clients
+from crm_platform.pagination import encode_cursor
 
 bp = Blueprint("records", __name__)
 api = Api(bp, "records", ids="record_id")
@@ -69,6 +70,15 @@ def history_json(h) -> dict:
 
 def _amount(value) -> str:
     return "" if value is None else (value if isinstance(value, str) else repr(value))
+
+
+def _column_cursor(c, per_stage: int) -> str | None:
+    """A board column's cursor into `GET /deals?stage_id=` (its default order, -created_at, is the board's):
+    after the column's last deal when the stage holds more than it shows."""
+    if len(c.deals) < per_stage or c.count <= len(c.deals):
+        return None
+    last = c.deals[-1]
+    return encode_cursor("-created_at", last.created_at, last.id)
 
 
 def _page(items: list, cursor: str) -> dict:
@@ -262,7 +272,8 @@ def board(query: BoardQuery):
         # a stage that left the funnel but still holds deals is known by its id only
         {"stage": stage_json(c.stage) if c.HasField("stage") else {"id": c.stage_id}, "count": c.count,
          "sum": f"{c.amount_tiyin // 100}.{c.amount_tiyin % 100:02d}", "sum_tiyin": c.amount_tiyin,
-         "deals": [deal_json(d) for d in c.deals]} for c in resp.columns]})
+         "deals": [deal_json(d) for d in c.deals], "next_cursor": _column_cursor(c, query.per_stage)}
+        for c in resp.columns]})
 
 
 # ---- tasks ---------------------------------------------------------------------------------------

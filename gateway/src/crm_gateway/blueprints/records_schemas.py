@@ -308,6 +308,9 @@ class BoardColumn(BaseModel):
     sum: str
     sum_tiyin: int
     deals: list[DealOut]
+    next_cursor: str | None = Field(None, description="The column's next deals: `GET /api/v1/deals?stage_id=<the "
+                                                      "stage>&cursor=<this>` (newest first, as here); null when "
+                                                      "these are all")
 
 
 class Board(BaseModel):

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def client_match(text: str):
-    """Clients whose name or email holds `text`, or whose phone holds its digits (three or more)."""
+    """Clients whose name holds `text` (case-insensitive), or whose phone holds its digits (three or more)."""
     conds = [Client.name_lc.contains(like(text), escape="\\")]
     digits = re.sub(r"\D", "", text)
     if len(digits) >= 3:
