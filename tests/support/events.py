@@ -30,3 +30,23 @@ def collect(bootstrap: str, topic: str, message_cls, predicate, timeout: float =
         raise TimeoutError(f"no matching {wanted} on {topic} within {timeout}s")
     finally:
         consumer.close()
+
+
+def stamped(message, company_id: str, at: int, actor_id: str = "test"):
+    """`message` with the metadata a producing service gives it: a new event id, its type, `at` (Unix
+    seconds), the company and the actor."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    meta = message.metadata
+    meta.event_id = str(uuid.uuid4())
+    meta.event_type = message.DESCRIPTOR.full_name
+    meta.occurred_at.CopyFrom(Timestamp(seconds=at))
+    meta.company_id = company_id
+    meta.actor_id = actor_id
+    return message
+
+
+def publish(producer, topic: str, key: str, message) -> None:
+    """Send a stamped event as our relays do (key, event_id and event_type headers) and wait for the ack."""
+    headers = [("event_id", message.metadata.event_id.encode()), ("event_type", message.metadata.event_type.encode())]
+    producer.send(topic, key=key.encode(), value=message.SerializeToString(), headers=headers).get(timeout=10)

@@ -8,7 +8,6 @@ import time
 import uuid
 
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 from kafka import KafkaProducer
 from sqlalchemy import select
 
@@ -20,6 +19,7 @@ from crm_billing.service_layer.services import BillingService, ClickConfig
 from crm_platform.db import Database
 from crm_platform.runtime import LoopComponent
 from crm_platform.topics import topic_of
+from tests.support.events import publish, stamped as event
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
 DAY = 86400
@@ -44,21 +44,6 @@ def consumer(db, broker):
     component.start()
     yield loop
     component.stop()
-
-
-def event(message, company_id: str, at: int):
-    meta = message.metadata
-    meta.event_id = str(uuid.uuid4())
-    meta.event_type = message.DESCRIPTOR.full_name
-    meta.occurred_at.CopyFrom(Timestamp(seconds=at))
-    meta.company_id = company_id
-    meta.actor_id = "test"
-    return message
-
-
-def publish(producer: KafkaProducer, topic: str, key: str, message) -> None:
-    headers = [("event_id", message.metadata.event_id.encode()), ("event_type", message.metadata.event_type.encode())]
-    producer.send(topic, key=key.encode(), value=message.SerializeToString(), headers=headers).get(timeout=10)
 
 
 def settled(db, company_id: str, users: int, as_of: int, timeout: float = 30) -> Subscription:
