@@ -44,9 +44,11 @@ def browser(chrome, system):  # noqa: F811 - the imported fixture
     if not chrome.current_url.startswith(b.base):
         b.open("/login")
     chrome.execute_script("sessionStorage.clear(); localStorage.clear();")
+    chrome.execute_cdp_cmd("Network.clearBrowserCookies", {})  # the session cookie (scoped to /api/v1/auth)
     yield b
     if chrome.current_url.startswith(b.base):
         chrome.execute_script("sessionStorage.clear(); localStorage.clear();")
+        chrome.execute_cdp_cmd("Network.clearBrowserCookies", {})
     # no script error and nothing the Content-Security-Policy blocked (4xx answers the UI shows are fine)
     problems = [e["message"] for e in chrome.get_log("browser")
                 if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]]

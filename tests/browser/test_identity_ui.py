@@ -250,10 +250,12 @@ def test_an_expired_access_token_is_refreshed_and_a_revoked_session_goes_to_logi
     browser.text("#users-table", a["user"]["email"])
     stored = browser.driver.execute_script("return JSON.parse(sessionStorage.getItem('crm.tokens'))")
     assert stored["access_token"] != "expired.or.garbage"
-    assert stored["refresh_token"] != a["tokens"]["refresh_token"]  # rotated
+    assert "refresh_token" not in stored
+    rotated = browser.refresh_cookie()
+    assert rotated and rotated != a["tokens"]["refresh_token"]
     # the session ends elsewhere: the next load falls back to the login page, keeping where the user was
-    assert api.post("/api/v1/auth/logout", json={"refresh_token": stored["refresh_token"]}).status_code == 204
-    browser.log_in_as({"access_token": "expired.or.garbage", "refresh_token": stored["refresh_token"]})
+    assert api.post("/api/v1/auth/logout", json={"refresh_token": rotated}).status_code == 204
+    browser.log_in_as({"access_token": "expired.or.garbage", "refresh_token": rotated})
     browser.open("/settings/funnel")
     browser.find("#login-page")
     assert browser.path == "/login?next=%2Fsettings%2Ffunnel"
@@ -261,3 +263,46 @@ def test_an_expired_access_token_is_refreshed_and_a_revoked_session_goes_to_logi
     browser.fill("#login-form input[name=password]", a["password"])
     browser.click("#login-submit")
     browser.find("#funnel-editor")
+
+
+def test_a_copied_link_opened_in_a_new_tab_stays_logged_in_until_logout(browser, api):
+    """The refresh token lives in an httpOnly cookie (not readable by scripts), so a new tab, which starts with
+    no token of its own, resumes the session; logout ends it for every tab."""
+    a = sign_up(api)
+    browser.open("/login")
+    browser.fill("#login-form input[name=email]", a["user"]["email"])
+    browser.fill("#login-form input[name=password]", a["password"])
+    browser.click("#login-submit")
+    browser.find("#user-menu-button")
+    cookie = browser.session_cookie()
+    assert cookie and cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/api/v1/auth"
+    assert "crm_refresh" not in browser.driver.execute_script("return document.cookie")
+    assert cookie["value"] not in browser.driver.execute_script(
+        "return JSON.stringify(sessionStorage) + JSON.stringify(localStorage)")
+    link = "/settings/funnel"
+    first = browser.driver.current_window_handle
+    try:
+        for _ in range(2):  # two new tabs, one after the other: each rotates the cookie the previous one left
+            browser.driver.switch_to.new_window("tab")
+            browser.open(link)
+            browser.find("#funnel-editor")
+            assert browser.path == link
+            browser.driver.close()
+            browser.driver.switch_to.window(first)
+        browser.open("/settings/users")  # the first tab goes on with its own token
+        browser.text("#users-table", a["user"]["email"])
+        browser.click("#user-menu-button")
+        browser.click("#logout")
+        browser.find("#login-page")
+        assert browser.session_cookie() is None
+        browser.driver.switch_to.new_window("tab")
+        browser.open(link)
+        browser.find("#login-page")
+        assert browser.path == "/login?next=%2Fsettings%2Ffunnel"
+    finally:
+        for handle in browser.driver.window_handles:
+            if handle != first:
+                browser.driver.switch_to.window(handle)
+                browser.driver.close()
+        browser.driver.switch_to.window(first)

@@ -107,10 +107,22 @@ class Browser:
         self.find("#user-menu-button")
 
     def log_in_as(self, tokens: dict) -> None:
-        """Start a session with tokens got from the API (faster than typing when login is not under test);
+        """Start a session with tokens got from the API (faster than typing when login is not under test), the
+        way the UI keeps one: the access token in the tab, the refresh token in the gateway's httpOnly cookie;
         the next open() starts the app with it."""
         if not self.driver.current_url.startswith(self.base):
             self.open("/login")
-        self.driver.execute_script(
-            "sessionStorage.setItem('crm.tokens', JSON.stringify(arguments[0]));",
-            {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]})
+        self.driver.execute_script("sessionStorage.setItem('crm.tokens', JSON.stringify(arguments[0]));",
+                                   {"access_token": tokens["access_token"]})
+        self.driver.add_cookie({"name": "crm_refresh", "value": tokens["refresh_token"], "path": "/api/v1/auth",
+                                "httpOnly": True, "secure": True, "sameSite": "Strict"})
+
+    def session_cookie(self) -> dict | None:
+        """The session's refresh cookie as the browser holds it (DevTools sees httpOnly cookies, scripts don't;
+        WebDriver's own get_cookie only sees those of the page's path, and this one is scoped to /api/v1/auth)."""
+        found = self.driver.execute_cdp_cmd("Network.getCookies", {"urls": [self.base + "/api/v1/auth/refresh"]})
+        return next((c for c in found["cookies"] if c["name"] == "crm_refresh"), None)
+
+    def refresh_cookie(self) -> str | None:
+        cookie = self.session_cookie()
+        return cookie["value"] if cookie else None

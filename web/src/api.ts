@@ -1,9 +1,11 @@
-// The gateway's public API: JSON over fetch, bearer tokens kept in sessionStorage (never in URLs).
+// The gateway's public API: JSON over fetch. The access token is kept in sessionStorage (never in URLs); the
+// refresh token never reaches scripts: the gateway keeps it in an httpOnly, SameSite=Strict cookie scoped to
+// /api/v1/auth (`refresh_cookie: true` at login and sign-up), so a new tab or a reload resumes the session by
+// a refresh.
 import { lang, t } from "./i18n";
 
 export interface Tokens {
   access_token: string;
-  refresh_token: string;
 }
 
 export interface FieldError {
@@ -50,7 +52,7 @@ export function tokens(): Tokens | null {
 }
 
 export function setTokens(next: Tokens | null): void {
-  if (next) sessionStorage.setItem(STORE, JSON.stringify({ access_token: next.access_token, refresh_token: next.refresh_token }));
+  if (next) sessionStorage.setItem(STORE, JSON.stringify({ access_token: next.access_token }));
   else sessionStorage.removeItem(STORE);
   authListeners.forEach((fn) => fn());
 }
@@ -64,26 +66,29 @@ export function onAuthChange(fn: () => void): () => void {
 
 let refreshing: Promise<boolean> | null = null;
 
-async function refresh(): Promise<boolean> {
-  const current = tokens();
-  if (!current) return false;
+/** A new access token from the session's cookie. Rotation makes a refresh token single-use (a reuse ends the
+ * session), so the refreshes of every tab of the browser take turns under one Web Lock: each sends the cookie
+ * the previous one left. */
+export async function refresh(): Promise<boolean> {
   if (!refreshing) {
-    refreshing = (async () => {
+    const once = async () => {
       try {
         const resp = await fetch("/api/v1/auth/refresh", {
           method: "POST",
+          credentials: "same-origin",
           headers: { "Content-Type": "application/json", "Accept-Language": lang() },
-          body: JSON.stringify({ refresh_token: current.refresh_token }),
+          body: "{}",
         });
         if (!resp.ok) return false;
         setTokens((await resp.json()) as Tokens);
         return true;
       } catch {
         return false;
-      } finally {
-        setTimeout(() => (refreshing = null), 0);
       }
-    })();
+    };
+    const locks = (navigator as any).locks;
+    refreshing = (locks ? (locks.request("crm.refresh", once) as Promise<boolean>) : once()).finally(() =>
+      setTimeout(() => (refreshing = null), 0));
   }
   return refreshing;
 }
@@ -146,14 +151,12 @@ export function qs(params: Record<string, string | number | boolean | undefined 
   return s ? `?${s}` : "";
 }
 
+/** Ends the session: identity revokes it and the gateway clears the cookie. */
 export async function logout(): Promise<void> {
-  const current = tokens();
-  setTokens(null);
-  if (current) {
-    try {
-      await post("/api/v1/auth/logout", { refresh_token: current.refresh_token });
-    } catch {
-      /* the session ends locally anyway */
-    }
+  try {
+    await post("/api/v1/auth/logout", {});
+  } catch {
+    /* the session ends locally anyway */
   }
+  setTokens(null);
 }

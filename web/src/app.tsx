@@ -1,6 +1,6 @@
 // The shell: authentication gate, top bar with navigation and the user menu, the screens by path.
 import { useEffect, useState } from "preact/hooks";
-import { get, logout, onAuthChange, tokens } from "./api";
+import { get, logout, onAuthChange, refresh, tokens } from "./api";
 import { onLangChange, t } from "./i18n";
 import { match, navigate, usePath } from "./router";
 import { MeContext, fullName, type Me } from "./session";
@@ -15,13 +15,19 @@ export function App() {
   const path = usePath();
   const [, setTick] = useState(0);
   const [authed, setAuthed] = useState(!!tokens());
+  // A tab without an access token (a new tab, a copied link) first tries to resume the session's cookie.
+  const [resuming, setResuming] = useState(!tokens() && !PUBLIC.includes(path));
   useEffect(() => onLangChange(() => setTick((n) => n + 1)), []);
   useEffect(() => onAuthChange(() => setAuthed(!!tokens())), []);
+  useEffect(() => {
+    if (resuming) refresh().finally(() => setResuming(false));
+  }, []);
 
   if (path === "/login") return <LoginPage />;
   if (path === "/signup") return <SignUpPage />;
   if (path === "/forgot") return <ForgotPage />;
   if (path === "/reset") return <ResetPage />;
+  if (!authed && resuming) return <div class="loading">{t("loading")}</div>;
   if (!authed) {
     const next = PUBLIC.includes(path) || path === "/" ? "" : `?next=${encodeURIComponent(path + location.search)}`;
     setTimeout(() => navigate(`/login${next}`, true), 0);

@@ -37,6 +37,11 @@ class GatewaySettings:
     company_per_minute: int = setting("COMPANY_PER_MINUTE", 3000, int, doc="authenticated requests per company")
     session_check_seconds: float = setting("SESSION_CHECK_SECONDS", 1.0, float,
                                            doc="how long a live session is trusted before identity is asked again")
+    refresh_cookie_secure: bool = setting("REFRESH_COOKIE_SECURE", True, bool,
+                                          doc="mark the web UI's refresh-token cookie Secure (https only; browsers "
+                                              "also keep it on http://localhost and 127.0.0.1)")
+    refresh_cookie_days: int = setting("REFRESH_COOKIE_DAYS", 30, int,
+                                       doc="lifetime of that cookie (identity's REFRESH_TOKEN_TTL_DAYS)")
     trusted_proxies: int = setting("TRUSTED_PROXIES", 0, int,
                                    doc="proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host are "
                                        "believed (1 behind the k8s ingress): the client address limits key on")

@@ -39,7 +39,7 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      const body: Record<string, string> = { email, password };
+      const body: Record<string, string | boolean> = { email, password, refresh_cookie: true };
       if (choices && crmId) body.crm_id = crmId;
       const tokens = await post<Tokens>("/api/v1/auth/login", body);
       setTokens(tokens);
@@ -109,7 +109,8 @@ export function SignUpPage() {
     setBusy(true);
     setError(null);
     try {
-      const answer = await post<{ tokens: Tokens }>("/api/v1/signup", { ...form, language: shown });
+      const body = { ...form, language: shown, refresh_cookie: true };
+      const answer = await post<{ tokens: Tokens }>("/api/v1/signup", body);
       setTokens(answer.tokens);
       navigate("/", true);
     } catch (err) {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, make_response, request
 from pydantic import BaseModel, Field
 
+from crm_gateway import refresh_cookie
 from crm_gateway.clients import identity as clients
 from crm_gateway.api import Api, Schema
 from crm_gateway.errors import language
@@ -21,6 +22,8 @@ Language = Literal["ru", "uz", "en"]
 PASSWORD_RULE = ("8 to 30 characters, not one of the 10,000 most common passwords (422 `too_short`, `too_long`, "
                  "`password_common` on the field)")
 NewPassword = Field(min_length=8, max_length=30, description=PASSWORD_RULE)
+COOKIE_DOC = ("The web UI's way: the refresh token goes into an httpOnly, Secure, SameSite=Strict cookie "
+              "`crm_refresh` scoped to /api/v1/auth instead of the JSON (refresh and logout then take it from there)")
 
 
 # ---- schemas -------------------------------------------------------------------------------
@@ -71,7 +74,9 @@ class UserGroupOut(BaseModel):
 
 class Tokens(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(None, description="Absent when it went into the httpOnly `crm_refresh` "
+                                                         "cookie instead (`refresh_cookie: true`, or a refresh "
+                                                         "that used the cookie)")
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
 
@@ -89,6 +94,7 @@ class SignUpIn(Schema):
     language: Language = Field("ru", description="The language of the company's seeded names (roles, group, "
                                                  "funnels, stages, task types): `ru` (default), `uz` (Uzbek, Latin "
                                                  "script) or `en`; 422 `invalid_choice` for another")
+    refresh_cookie: bool = Field(False, description=COOKIE_DOC)
 
 
 class SignUpOut(BaseModel):
@@ -101,10 +107,11 @@ class LoginIn(Schema):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=200)
     crm_id: str = Field("", max_length=16, description="Needed when the e-mail is in several CRMs")
+    refresh_cookie: bool = Field(False, description=COOKIE_DOC)
 
 
 class RefreshIn(Schema):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: str = Field("", max_length=200, description="Empty or absent: the `crm_refresh` cookie's")
 
 
 class ForgotIn(Schema):
@@ -226,9 +233,10 @@ def _client_ip() -> str:
 def signup(body: SignUpIn):
     limiter, settings = _limits()
     limiter.hit(f"signup:ip:{_client_ip()}", settings.signup_per_ip_per_minute)
-    resp = clients.sign_up(**body.model_dump())
-    return jsonify({"company": company_json(resp.company), "user": user_json(resp.user),
-                    "tokens": tokens_json(resp.tokens)}), 201
+    resp = clients.sign_up(**body.model_dump(exclude={"refresh_cookie"}))
+    tokens = tokens_json(resp.tokens)
+    return refresh_cookie.answer({"company": company_json(resp.company), "user": user_json(resp.user),
+                                  "tokens": tokens}, tokens, body.refresh_cookie, 201)
 
 
 @api.operation("POST", "/api/v1/auth/login", "Log in with e-mail and password", body=LoginIn, response=Tokens,
@@ -240,7 +248,8 @@ def login(body: LoginIn):
     limiter, settings = _limits()
     limiter.hit(f"login:ip:{_client_ip()}", settings.login_per_ip_per_minute)
     limiter.hit(f"login:acct:{body.email.strip().lower()}", settings.login_per_account_per_minute)
-    return jsonify(tokens_json(clients.login(body.email, body.password, body.crm_id).tokens))
+    tokens = tokens_json(clients.login(body.email, body.password, body.crm_id).tokens)
+    return refresh_cookie.answer(tokens, tokens, body.refresh_cookie)
 
 
 @api.operation("POST", "/api/v1/auth/refresh", "Rotate a refresh token", body=RefreshIn, response=Tokens,
@@ -249,14 +258,22 @@ def login(body: LoginIn):
 def refresh(body: RefreshIn):
     limiter, settings = _limits()
     limiter.hit(f"refresh:ip:{_client_ip()}", settings.login_per_ip_per_minute * 4)
-    return jsonify(tokens_json(clients.refresh(body.refresh_token).tokens))
+    token, in_cookie = refresh_cookie.from_request(body.refresh_token)
+    tokens = tokens_json(clients.refresh(token).tokens)
+    return refresh_cookie.answer(tokens, tokens, in_cookie)
 
 
 @api.operation("POST", "/api/v1/auth/logout", "Revoke the session of a refresh token", body=RefreshIn,
-               status=204, auth=False)
+               status=204, auth=False,
+               description="The token of the body, else the `crm_refresh` cookie's; the cookie is cleared either "
+                           "way. 204 also when there is no session to end.")
 def logout(body: RefreshIn):
-    clients.logout(body.refresh_token)
-    return "", 204
+    token = body.refresh_token or request.cookies.get(refresh_cookie.NAME, "")
+    if token and len(token) <= 200:
+        clients.logout(token)
+    out = make_response("", 204)
+    refresh_cookie.clear(out)
+    return out
 
 
 @api.operation("POST", "/api/v1/auth/password/forgot", "Send a password reset link", body=ForgotIn,
