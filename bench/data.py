@@ -5,6 +5,8 @@ The big company's 1,000,000 deals do not go through `POST /deals`: at the ~100 c
 database with PostgreSQL `COPY`, in exactly the columns records' migration creates (the schema is
 the one the records service made at start-up), with stages, responsibles and clients as the API
 would have left them. Events are not produced for them (nobody needs them for the figures).
+The clients have Uzbek first and last names and distinct mobile numbers (`people`), as the client
+picker's search by name or phone digits meets them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import uuid
 import requests
 
 from crm_records.adapters import totals
+from crm_records.service_layer.kinds import name_lc
 
 DEAL_COLUMNS = ("id", "title", "title_lc", "amount", "client_id", "funnel_id", "stage_id", "responsible_id",
                 "fields", "created_at", "updated_at", "created_by", "deleted", "deleted_at", "deleted_by",
@@ -27,6 +30,20 @@ CLIENT_COLUMNS = ("id", "name", "name_lc", "phone", "phone_country", "email", "f
                   "deleted_by", "company_id")
 WORK_STAGES = ["Qualified", "Offer sent", "Negotiation", "Contract"]
 TRIGGER_STAGE = "Bench trigger"
+# Clients' names as a company in Uzbekistan has them (the client picker's prefix search needs real ones).
+FIRST_NAMES = {
+    "m": ("Aziz", "Olim", "Jasur", "Sardor", "Bekzod", "Rustam", "Shoxrux", "Dilshod", "Javlon", "Otabek", "Ulug'bek",
+          "Farrux", "Sherzod", "Akmal", "Bobur", "Sanjar", "Jamshid", "Anvar", "Timur", "Nodir", "Eldor", "Islom",
+          "Abdulla", "Behruz", "Doniyor", "Kamol", "Zafar", "Aleksandr", "Dmitriy", "Sergey", "Andrey", "Rashid"),
+    "f": ("Dilnoza", "Malika", "Nigora", "Gulnora", "Zarina", "Shahlo", "Madina", "Feruza", "Kamola", "Sevara",
+          "Nodira", "Laylo", "Mohira", "Durdona", "Aziza", "Munisa", "Yulduz", "Irina", "Olga", "Natalya", "Elena"),
+}
+LAST_NAMES = ("Karimov", "Tursunov", "Rahimov", "Yusupov", "Aliyev", "Nazarov", "Ismoilov", "Abdullayev", "Ergashev",
+              "Xolmatov", "Mirzayev", "Qodirov", "Saidov", "Usmonov", "Sobirov", "Toshmatov", "Rasulov", "Hasanov",
+              "Umarov", "Jo'rayev", "Norboyev", "Salimov", "Fayzullayev", "Azimov", "Sultonov", "Ivanov", "Petrov",
+              "Kim", "Pak", "Tsoy")
+# Uzbek mobile operators' codes: a client's phone is +998, one of these, seven digits (E.164, as records keeps it).
+UZ_MOBILE_CODES = ("90", "91", "93", "94", "95", "97", "98", "99", "33", "88", "77", "50")
 
 
 class Http:
@@ -108,6 +125,24 @@ def setup_company(http: Http, name: str, users: int, extra_stages: bool) -> dict
     return co
 
 
+def people(n: int, seed: int = 25) -> list[tuple[str, str]]:
+    """`n` clients' (name, E.164 phone): first and last name (a woman's surname in -a), distinct Uzbek mobile
+    numbers. A random generator of its own, so the deals' ids and sample stay what they were."""
+    rnd = random.Random(seed)
+    out, phones = [], set()
+    while len(out) < n:
+        phone = f"+998{rnd.choice(UZ_MOBILE_CODES)}{rnd.randrange(10**7):07d}"
+        if phone in phones:
+            continue
+        phones.add(phone)
+        sex = rnd.choice("mf")
+        last = rnd.choice(LAST_NAMES)
+        if sex == "f" and last.endswith(("ov", "ev", "yev")):
+            last += "a"
+        out.append((f"{rnd.choice(FIRST_NAMES[sex])} {last}", phone))
+    return out
+
+
 def _ts(t: _dt.datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
@@ -127,10 +162,11 @@ def load_pg(dsn: str, co: dict, deals: int, clients: int, log) -> dict:
     with psycopg.connect(dsn) as conn:
         with conn.cursor() as cur:
             buf = io.StringIO()
-            for i, cid in enumerate(client_ids):
+            for i, (cid, (name, phone)) in enumerate(zip(client_ids, people(clients))):
                 t = _ts(base + _dt.timedelta(seconds=i))
-                buf.write(f"{cid}\tClient {i}\tclient {i}\t\\N\t\\N\t\\N\t{co['client_funnel']}\t{co['client_stage']}\t"
-                          f"{users[i % len(users)]}\t{{}}\t{t}\t{t}\t{co['admin_id']}\tf\t\\N\t\\N\t{co['company_id']}\n")
+                buf.write(f"{cid}\t{name}\t{name_lc(name, None)}\t{phone}\tUZ\t\\N\t{co['client_funnel']}\t"
+                          f"{co['client_stage']}\t{users[i % len(users)]}\t{{}}\t{t}\t{t}\t{co['admin_id']}\tf\t"
+                          f"\\N\t\\N\t{co['company_id']}\n")
             with cur.copy(f"COPY clients ({', '.join(CLIENT_COLUMNS)}) FROM STDIN") as cp:
                 cp.write(buf.getvalue())
             log(f"  {clients} clients copied in {time.monotonic() - started:.1f} s")
@@ -172,10 +208,10 @@ def load_sqlite(path: str, co: dict, deals: int, clients: int, log) -> dict:
     conn = sqlite3.connect(path, timeout=60)
     iso = lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731 - SQLAlchemy's SQLite format
     conn.executemany(f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({', '.join('?' * 17)})",
-                     [(cid, f"Client {i}", f"client {i}", None, None, None, co["client_funnel"], co["client_stage"],
+                     [(cid, name, name_lc(name, None), phone, "UZ", None, co["client_funnel"], co["client_stage"],
                        users[i % len(users)], "{}", iso(base + _dt.timedelta(seconds=i)),
                        iso(base + _dt.timedelta(seconds=i)), co["admin_id"], 0, None, None, co["company_id"])
-                      for i, cid in enumerate(client_ids)])
+                      for i, (cid, (name, phone)) in enumerate(zip(client_ids, people(clients)))])
     rows = []
     for i in range(deals):
         did = str(uuid.UUID(int=rnd.getrandbits(128), version=4))

@@ -177,6 +177,27 @@ def write(R: dict, path: pathlib.Path) -> None:
         r = T["healthz_workers_2"]["rps"]["median"] / T["healthz_workers_1"]["rps"]["median"]
         w(f"| 7 | … the same on `/healthz` (the gateway alone, no backend) | {fig(T['healthz_workers_2']['rps'])} vs "
           f"{fig(T['healthz_workers_1']['rps'])} req/s | {r:.2f}× | (context) | |")
+    ta, bm = G.get("typeahead"), G.get("board_more")
+    if ta:
+        qs = ta["queries"]
+        w(f"| 8 | client picker's typeahead `GET /clients?q=<prefix>&limit=20` (issue 25), 16 connections, random "
+          f"starts of existing clients' names ({qs['name']:,}) and national numbers ({qs['phone']:,} of 3–9 digits) "
+          f"over {ta['clients']:,} clients: p50 {fig(ta['p50_ms'], 1)} ms, p90 {fig(ta['p90_ms'], 1)} ms, "
+          f"{fig(ta['rps'])} req/s{_errors(ta)} | p99 {fig(ta['p99_ms'], 1)} ms | {_floors(ta, A)} | ≤ 50 ms | "
+          f"{verdict(ta['p99_ms']['median'] <= 50)} |")
+        one = ta["one_connection"]
+        w("| 8 | … one query at a time (nothing queues): p50 / p99 by name / by phone digits; queries answered "
+          "fewer than 20 clients (without a text index these read every client of the company) | "
+          + "; ".join(f"{kind} {_f(one[kind]['p50_ms'], 1)} / {_f(one[kind]['p99_ms'], 1)} ms, "
+                      f"{one[kind]['short_pages']} of {one[kind]['calls']} short" for kind in ("name", "phone"))
+          + " | | (context) | |")
+    if bm:
+        cols = ", ".join(f"{c['stage']} {c['count']:,}" for c in bm["columns"])
+        w(f"| 8 | a board column's next page (\"show more\", issue 25): `GET /deals?stage_id=&limit=20&cursor=` "
+          f"with each big column's `next_cursor` of a real `GET /board?per_stage=20` ({cols} deals), 16 "
+          f"connections: p50 {fig(bm['p50_ms'], 1)} ms, p90 {fig(bm['p90_ms'], 1)} ms, {fig(bm['rps'])} req/s"
+          f"{_errors(bm)} | p99 {fig(bm['p99_ms'], 1)} ms | {_floors(bm, A)} | ≤ 50 ms | "
+          f"{verdict(bm['p99_ms']['median'] <= 50)} |")
     w("")
 
     # ---- automation details
@@ -205,9 +226,27 @@ def write(R: dict, path: pathlib.Path) -> None:
           "walking every earlier row:\n")
         w("```\n" + "\n".join(L["plans"].get("or_form", [])) + "\n```\n")
 
+    if (ta and ta.get("plans")) or (bm and bm.get("plan")):
+        w("### Query plans of the typeahead and of a column's next page (PostgreSQL EXPLAIN ANALYZE)\n")
+    if ta and ta.get("plans"):
+        digits = ta["plans"].get("phone_5") or next(iter(ta["plans"].values()))
+        w("The typeahead's statement for a text with three digits or more (without them only the name's "
+          "condition), compiled from records' own `_listing` and `client_match` in `keyset_page`'s order "
+          "(the session adds its tenant criterion, `company_id` once more):\n")
+        w("```sql\n" + digits["sql"].replace("%%", "%") + "\n```\n")
+        labels = {"name_3": "a name's first 3 letters", "phone_5": "a phone's first 5 digits",
+                  "phone_9": "a whole national number (one client)"}
+        for key, p in ta["plans"].items():
+            w(f"`q={p['q']}`, {labels.get(key, key)}:\n")
+            w("```\n" + "\n".join(p["plan"]) + "\n```\n")
+    if bm and bm.get("plan"):
+        w("A big column's next page after the board's cursor, as `keyset_page` writes it:\n")
+        w("```\n" + "\n".join(bm["plan"]) + "\n```\n")
+
     # ---- CPU per request
-    cpu_rows = [(label, G[key].get("cpu_ms_per_request")) for key, label in (("card", "`GET /deals/{id}`"),
-                                                                            ("create", "`POST /deals`"))
+    cpu_rows = [(label, G[key].get("cpu_ms_per_request")) for key, label in (
+        ("card", "`GET /deals/{id}`"), ("create", "`POST /deals`"), ("typeahead", "`GET /clients?q=` (typeahead)"),
+        ("board_more", "`GET /deals?stage_id=&cursor=` (a column's next page)"))
                 if G.get(key) and G[key].get("cpu_ms_per_request")]
     rate_cpu = (G.get("automation_rate") or {}).get("cpu_ms_per_task")
     if rate_cpu:
@@ -269,6 +308,18 @@ def write(R: dict, path: pathlib.Path) -> None:
         w("")
     w(_text("analysis"))
     path.write_text("\n".join(out) + "\n")
+
+
+def _floors(r: dict, A: dict) -> str:
+    """A wrk figure against floor A: its p99 in A's p99, its throughput in A's."""
+    if not A:
+        return "n/a"
+    return (f"{r['p99_ms']['median'] / A['p99_ms']['median']:.1f}× A's p99, "
+            f"{_ratio(r['rps']['median'], A['rps']['median'], pct=True)} of A's req/s")
+
+
+def _errors(r: dict) -> str:
+    return f", **{r['errors']:,} errors**" if r.get("errors") else ""
 
 
 def _ratio(v, floor, pct: bool = False) -> str:
