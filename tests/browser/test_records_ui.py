@@ -65,7 +65,7 @@ def test_funnel_editor_adds_renames_recolors_and_reorders(browser, company):
     browser.click(f"{new} .palette-pop [data-color='#E91E63']")
     names_js = "return [...document.querySelectorAll(arguments[0])].map(i => i.value)"
     stage_inputs = f"{group} li.stage input[name=stage-name]"
-    browser.click(f"{new} button[aria-label=up]")  # one place up
+    browser.click(f"{new} [data-action=stage-up]")  # one place up
     assert browser.driver.execute_script(names_js, stage_inputs).index("Переговоры") == before - 1
     # then dragged by its handle onto the first stage of the group
     rows = browser.all(f"{group} li.stage")
@@ -88,9 +88,13 @@ def test_funnel_editor_adds_renames_recolors_and_reorders(browser, company):
     browser.gone("#stage-rules")
     negotiation = next(s for s in saved if s["name"] == "Переговоры")
     assert company["api"].get(f"/api/v1/stages/{negotiation['id']}/rules").json()["required"] == ["amount"]
-    # a too long name shows the API's field error under that stage
+    # the FAQ's 50-character limit: the input takes no 51st character ...
     browser.click("#funnel-edit")
-    browser.fill(f"{group} li.stage:first-child input[name=stage-name]", "x" * 51)
+    first_name = f"{group} li.stage:first-child input[name=stage-name]"
+    browser.fill(first_name, "x" * 51)
+    assert browser.find(first_name).get_attribute("value") == "x" * 50
+    # ... and a longer name that gets past it (set by a script) shows the API's field error under that stage
+    browser.force(first_name, "x" * 51)
     browser.click("#funnel-save")
     assert "50" in browser.find(f"{group} li.stage:first-child .field-error").text
 
@@ -110,7 +114,12 @@ def test_board_move_past_a_required_field_opens_the_card_highlighted(browser, co
     browser.shot("deals_board")
     browser.driver.execute_script(DRAG, card, column)
     browser.find("#deal-dialog #required-missing")
-    assert browser.find("#deal-dialog [data-field=contract]").get_attribute("class").count("highlight") == 1
+    required = browser.find("#deal-dialog [data-field=contract]")
+    assert required.get_attribute("class").count("highlight") == 1
+    # the FAQ: required fields glow red (the theme's --danger, #d93b3b)
+    border = browser.driver.execute_script(
+        "return getComputedStyle(arguments[0].querySelector('input')).borderTopColor", required)
+    assert border == "rgb(217, 59, 59)", border
     assert api.get(f"/api/v1/deals/{deal['id']}").json()["stage_id"] == first["id"]  # not moved yet
     browser.shot("deal_required_field")
     browser.fill("#deal-dialog input[name=contract]", "Д-42")

@@ -84,6 +84,14 @@ class Browser:
         el.send_keys(value)
         return el
 
+    def force(self, css: str, value: str) -> WebElement:
+        """Set an input's value by script, past its maxLength (what a browser without it would send), as if
+        typed (an `input` event)."""
+        el = self.find(css)
+        self.driver.execute_script("arguments[0].value = arguments[1];"
+                                   "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", el, value)
+        return el
+
     def click(self, css: str) -> WebElement:
         el = self.find(css)
         self.until(el.is_enabled, message=f"{css} enabled")

@@ -76,11 +76,12 @@ function TopBar({ me, path }: { me: Me; path: string }) {
       <span class="brand">{t("app")}</span>
       <nav>
         {nav.map((n) => (
-          <Link key={n.href} href={n.href} class={path.startsWith(n.href) ? "active" : ""}>
+          <Link key={n.href} href={n.href} class={path.startsWith(n.href) ? "active" : ""} current={path.startsWith(n.href)}>
             {t(n.label)}
           </Link>
         ))}
-        <Link href="/settings/users" class={path.startsWith("/settings") ? "active" : ""} id="nav-settings">
+        <Link href="/settings/users" class={path.startsWith("/settings") ? "active" : ""} id="nav-settings"
+          current={path.startsWith("/settings")}>
           {t("nav_settings")}
         </Link>
       </nav>

@@ -5,21 +5,28 @@ import { ApiError } from "./api";
 import { LANGS, lang, locale, setLang, t } from "./i18n";
 import { navigate } from "./router";
 
-export function Link(props: { href: string; class?: string; children: ComponentChildren; id?: string }) {
+/** `current`: the link of the page shown (aria-current, for screen readers; styled by `class`). */
+export function Link(props: { href: string; class?: string; children: ComponentChildren; id?: string; current?: boolean }) {
   const onClick = (e: MouseEvent) => {
     if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
     e.preventDefault();
     navigate(props.href);
   };
   return (
-    <a href={props.href} class={props.class} id={props.id} onClick={onClick}>
+    <a href={props.href} class={props.class} id={props.id} onClick={onClick}
+      aria-current={props.current ? "page" : undefined}>
       {props.children}
     </a>
   );
 }
 
+/** The FAQ's limit of a person's fields: «Имя», «Фамилия», «E-mail», «Пароль» up to 30 characters (the server
+ * checks the same). */
+export const PERSON_MAX = 30;
+
 type InputProps = {
   type?: string;
+  maxLength?: number;
   autoComplete?: string;
   required?: boolean;
   min?: number;
@@ -239,7 +246,8 @@ export function LangSwitch() {
     <div class="lang-switch">
       {LANGS.map((l) => (
         <button type="button" key={l} class={l === lang() ? "active" : ""} data-lang={l} lang={l}
-          title={t(`lang_${l}`)} aria-label={t(`lang_${l}`)} aria-pressed={l === lang()} onClick={() => setLang(l)}>
+          title={t(`lang_${l}`)} aria-label={`${l.toUpperCase()} · ${t(`lang_${l}`)}`} aria-pressed={l === lang()}
+          onClick={() => setLang(l)}>
           {l.toUpperCase()}
         </button>
       ))}

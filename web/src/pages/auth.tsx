@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, post, setTokens, type Tokens } from "../api";
 import { LANGS, lang, t, type Lang } from "../i18n";
 import { navigate } from "../router";
-import { ErrorBox, LangSwitch, Link, SelectField, TextField } from "../ui";
+import { ErrorBox, LangSwitch, Link, SelectField, TextField, PERSON_MAX } from "../ui";
 
 function AuthFrame(props: { title: string; children: any; id: string }) {
   return (
@@ -126,13 +126,13 @@ export function SignUpPage() {
         <TextField label={t("company_name")} name="company_name" value={form.company_name}
           onValue={field("company_name")} error={fields.company_name} required />
         <TextField label={t("first_name")} name="first_name" autoComplete="given-name" value={form.first_name}
-          onValue={field("first_name")} error={fields.first_name} required />
+          maxLength={PERSON_MAX} onValue={field("first_name")} error={fields.first_name} required />
         <TextField label={t("last_name")} name="last_name" autoComplete="family-name" value={form.last_name}
-          onValue={field("last_name")} error={fields.last_name} required />
+          maxLength={PERSON_MAX} onValue={field("last_name")} error={fields.last_name} required />
         <TextField label={t("email")} name="email" type="email" autoComplete="username" value={form.email}
-          onValue={field("email")} error={fields.email} required />
+          maxLength={PERSON_MAX} onValue={field("email")} error={fields.email} required />
         <TextField label={t("password")} name="password" type="password" autoComplete="new-password"
-          value={form.password} onValue={field("password")} error={fields.password} required />
+          maxLength={PERSON_MAX} value={form.password} onValue={field("password")} error={fields.password} required />
         <span class="hint muted">{t("password_rule")}</span>
         <SelectField label={t("company_language")} name="language" value={shown}
           onValue={(v) => { setLanguage(v as Lang); setTouched(true); }} error={fields.language}
@@ -225,10 +225,10 @@ export function ResetPage() {
       ) : (
         <form onSubmit={submit} id="reset-form">
           <TextField label={t("new_password")} name="password" type="password" autoComplete="new-password"
-            value={password} onValue={setPassword} error={fields.password} required />
+            maxLength={PERSON_MAX} value={password} onValue={setPassword} error={fields.password} required />
           <span class="hint muted" id="password-rule">{t("password_rule")}</span>
           <TextField label={t("repeat_password")} name="repeat" type="password" autoComplete="new-password"
-            value={repeat} onValue={setRepeat} required />
+            maxLength={PERSON_MAX} value={repeat} onValue={setRepeat} required />
           <ErrorBox error={error} shown={["password"]} />
           <button type="submit" class="primary wide" id="reset-submit">{t("reset_save")}</button>
         </form>

@@ -56,7 +56,7 @@ export function FieldsPage() {
         ))}
       </div>
       <ErrorBox error={error} shown={["name", "key", "type", "options", "entity"]} />
-      <table class="table">
+      <div class="table-wrap"><table class="table">
         <thead><tr><th>{t("field_name")}</th><th>{t("field_key")}</th><th>{t("field_type")}</th><th /></tr></thead>
         <tbody>
           {items.map((f) => (
@@ -67,7 +67,7 @@ export function FieldsPage() {
             </tr>
           ))}
         </tbody>
-      </table>
+      </table></div>
       {admin && (
         <form class="inline-form" onSubmit={add} id="field-form">
           <TextField label={t("field_name")} name="name" value={form.name} onValue={(v) => setForm({ ...form, name: v })} error={fe.name} />

@@ -181,7 +181,7 @@ export function FunnelEditor() {
                       <ColorPicker value={s.color} palette={palette}
                         onChange={(c) => update((d) => (d.groups[gi].stages[si].color = c))} />
                       <div class="stage-name">
-                        <input value={s.name} aria-label={t("stage_name")} name="stage-name"
+                        <input value={s.name} aria-label={t("stage_name")} name="stage-name" maxLength={50}
                           class={nameErr ? "invalid" : ""}
                           onInput={(e) => {
                             const v = (e.target as HTMLInputElement).value;
@@ -189,17 +189,20 @@ export function FunnelEditor() {
                           }} />
                         {(nameErr || colorErr) && <span class="field-error">{nameErr || colorErr}</span>}
                       </div>
-                      <button type="button" class="icon" aria-label="up" disabled={si === 0}
+                      <button type="button" class="icon" aria-label={t("move_up")} title={t("move_up")} data-action="stage-up"
+                        disabled={si === 0}
                         onClick={() => update((d) => {
                           const st = d.groups[gi].stages;
                           [st[si - 1], st[si]] = [st[si], st[si - 1]];
                         })}>↑</button>
-                      <button type="button" class="icon" aria-label="down" disabled={si === g.stages.length - 1}
+                      <button type="button" class="icon" aria-label={t("move_down")} title={t("move_down")} data-action="stage-down"
+                        disabled={si === g.stages.length - 1}
                         onClick={() => update((d) => {
                           const st = d.groups[gi].stages;
                           [st[si + 1], st[si]] = [st[si], st[si + 1]];
                         })}>↓</button>
-                      <button type="button" class="icon danger" aria-label={t("delete")} data-action="remove-stage"
+                      <button type="button" class="icon danger" aria-label={t("delete_stage", { name: s.name })} title={t("delete")}
+                        data-action="remove-stage"
                         onClick={() => ask(t("confirm_delete_stage", { name: s.name }),
                           async () => update((d) => d.groups[gi].stages.splice(si, 1)))}>×</button>
                     </li>
@@ -254,13 +257,14 @@ function ColorPicker({ value, palette, onChange }: { value: string; palette: str
   const [open, setOpen] = useState(false);
   return (
     <div class="color-picker">
-      <button type="button" class="swatch" style={{ background: value }} aria-label={value} data-action="color"
-        onClick={() => setOpen(!open)} />
+      <button type="button" class="swatch" style={{ background: value }} aria-label={t("stage_color", { color: value })}
+        title={t("stage_color", { color: value })} aria-expanded={open} data-action="color" onClick={() => setOpen(!open)} />
       {open && (
         <div class="palette-pop">
           {palette.map((c) => (
             <button type="button" key={c} class={`swatch${c.toLowerCase() === value.toLowerCase() ? " selected" : ""}`}
-              style={{ background: c }} aria-label={c} data-color={c}
+              style={{ background: c }} aria-label={t("pick_color", { color: c })} title={c} data-color={c}
+              aria-pressed={c.toLowerCase() === value.toLowerCase()}
               onClick={() => { onChange(c); setOpen(false); }} />
           ))}
           <label class="custom-color" title={t("custom_color")}>
@@ -317,7 +321,7 @@ function StageRules({ stage, entity, onClose }: { stage: Stage; entity: string; 
     <Modal title={t("stage_rules", { name: stage.name })} onClose={onClose} id="stage-rules" wide>
       <ErrorBox error={error} />
       {rules && (
-        <table class="table">
+        <div class="table-wrap"><table class="table">
           <thead>
             <tr><th>{t("field")}</th>{RULES.map((r) => <th key={r}>{t(`rule_${r}` as TextKey)}</th>)}</tr>
           </thead>
@@ -329,6 +333,7 @@ function StageRules({ stage, entity, onClose }: { stage: Stage; entity: string; 
                   <td key={r}>
                     {applicable(r, f.type) && (
                       <input type="checkbox" data-rule={r} checked={rules[r].includes(f.key)}
+                        aria-label={`${t(`rule_${r}` as TextKey)}: ${f.name}`}
                         onChange={(e) => toggle(r, f.key, (e.target as HTMLInputElement).checked)} />
                     )}
                   </td>
@@ -336,7 +341,7 @@ function StageRules({ stage, entity, onClose }: { stage: Stage; entity: string; 
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       )}
       <div class="actions">
         <button type="button" class="secondary" onClick={onClose}>{t("cancel")}</button>

@@ -66,6 +66,7 @@ export function ProcessesPage() {
         {admin && <button type="button" class="primary" id="add-process" onClick={() => setAdding(true)}>{t("add_process")}</button>}
       </div>
       <ErrorBox error={error} />
+      <div class="table-wrap">
       <table class="table" id="processes-table">
         <thead>
           <tr><th>{t("condition")}</th><th>{t("when")}</th><th>{t("assignee")}</th><th>{t("task_type")}</th>
@@ -82,6 +83,7 @@ export function ProcessesPage() {
               <td>
                 <label class="toggle">
                   <input type="checkbox" checked={p.enabled} disabled={!admin}
+                    aria-label={`${t("enabled")}: ${p.comment || evLabel(p.trigger.event)}`}
                     onChange={(e) => act(() => patch(`/api/v1/processes/${p.id}`, { enabled: (e.target as HTMLInputElement).checked }))} />
                   <span class="slider" />
                 </label>
@@ -96,6 +98,7 @@ export function ProcessesPage() {
           ))}
         </tbody>
       </table>
+      </div>
       {!items.length && <p class="muted">{t("no_items")}</p>}
       {adding && (
         <Modal title={t("add_process")} onClose={() => setAdding(false)} id="process-dialog">
@@ -165,7 +168,7 @@ function Runs({ process, onClose }: { process: Process; onClose: () => void }) {
   }, []);
   return (
     <Modal title={`${t("runs")}: ${process.comment}`} onClose={onClose} wide>
-      <table class="table">
+      <div class="table-wrap"><table class="table">
         <tbody>
           {runs.map((r) => (
             <tr key={r.id}>
@@ -174,7 +177,7 @@ function Runs({ process, onClose }: { process: Process; onClose: () => void }) {
             </tr>
           ))}
         </tbody>
-      </table>
+      </table></div>
       {!runs.length && <p class="muted">{t("no_items")}</p>}
     </Modal>
   );

@@ -186,7 +186,8 @@ export function BoardPage() {
   const refs = useRefs();
   const [funnelId, setFunnelId] = useState("");
   const [columns, setColumns] = useState<Column[]>([]);
-  const [filters, setFilters] = useState({ q: "", responsible_id: "" });
+  // «Удалённые» (FAQ: "Сделки" → the filter "Удалённые"): each column shows its stage's deleted deals
+  const [filters, setFilters] = useState({ q: "", responsible_id: "", deleted: false });
   const [filtered, setFiltered] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<{ deal: Deal | null; stage?: string; missing?: string[] } | null>(null);
@@ -197,11 +198,12 @@ export function BoardPage() {
   // a column's deals as the list gives them (its default order, newest first, is the board's)
   type Page = { items: Deal[]; next_cursor: string | null };
   const columnPage = (stageId: string, cursor?: string | null) => get<Page>(`/api/v1/deals${qs({
-    stage_id: stageId, q: filters.q.trim(), responsible_id: filters.responsible_id, limit: PER_COLUMN, cursor })}`);
+    stage_id: stageId, q: filters.q.trim(), responsible_id: filters.responsible_id, deleted: filters.deleted || undefined,
+    limit: PER_COLUMN, cursor })}`);
   const load = async () => {
     if (!current) return;
     const mine = ++asked.current;
-    const narrowed = !!(filters.q.trim() || filters.responsible_id);
+    const narrowed = !!(filters.q.trim() || filters.responsible_id || filters.deleted);
     try {
       const b = await get<{ columns: Column[] }>(`/api/v1/board${qs({ funnel_id: current, per_stage: PER_COLUMN })}`);
       let cols = b.columns;
@@ -220,7 +222,7 @@ export function BoardPage() {
   useEffect(() => { // typing waits for a pause; the funnel and the responsible load at once
     const timer = setTimeout(load, filters.q ? 250 : 0);
     return () => clearTimeout(timer);
-  }, [current, filters.q, filters.responsible_id]);
+  }, [current, filters.q, filters.responsible_id, filters.deleted]);
   const [moreBusy, runMore] = useBusy();
   const more = (c: Column) => runMore(() => columnPage(c.stage.id, c.next_cursor).then((p) => setColumns((cur) =>
     cur.map((x) => x.stage.id !== c.stage.id ? x : { ...x, next_cursor: p.next_cursor,
@@ -251,9 +253,15 @@ export function BoardPage() {
             onValue={(v) => setFilters({ ...filters, q: v })} />
           <SelectField label={t("responsible")} name="board_responsible" value={filters.responsible_id}
             onValue={(v) => setFilters({ ...filters, responsible_id: v })} options={userOptions(refs, true)} />
+          <label class="check">
+            <input type="checkbox" name="board_deleted" checked={filters.deleted}
+              onChange={(e) => setFilters({ ...filters, deleted: (e.target as HTMLInputElement).checked })} />
+            {t("show_deleted")}
+          </label>
         </div>
         {funnels.length > 1 && (
-          <select value={current} onChange={(e) => setFunnelId((e.target as HTMLSelectElement).value)}>
+          <select value={current} aria-label={t("settings_funnel")}
+            onChange={(e) => setFunnelId((e.target as HTMLSelectElement).value)}>
             {funnels.map((f: Funnel) => <option key={f.id} value={f.id}>{f.name}</option>)}
           </select>
         )}
@@ -273,10 +281,12 @@ export function BoardPage() {
                 : `${c.count} · ${money(c.sum)} ${t("sum")}`}</div>
             </div>
             {c.deals.map((d) => (
-              <div key={d.id} class="card" draggable data-deal={d.title} data-deal-id={d.id}
+              <div key={d.id} class={`card${d.deleted ? " deleted" : ""}`} draggable={!d.deleted} data-deal={d.title}
+                data-deal-id={d.id}
                 onDragStart={(e) => e.dataTransfer?.setData("text/plain", d.id)}
-                onClick={() => navigate(`/deals/${d.id}`)}>
-                <span class="title">{d.title}</span>
+                onClick={(e) => !(e.target as HTMLElement).closest("a") && navigate(`/deals/${d.id}`)}>
+                <Link href={`/deals/${d.id}`} class="title">{d.title}</Link>
+                {d.deleted && <span class="badge">{t("deleted_badge")}</span>}
                 <span class="sub">{money(d.amount)} {t("sum")}</span>
                 <span class="sub">{userName(refs, d.responsible_id)}</span>
               </div>
@@ -379,10 +389,11 @@ export function RecordsTable({ entity }: { entity: Entity }) {
           <button type="button" class="primary" id="bulk-change" disabled={!bulk.responsible_id || changing} onClick={change}>{t("change")}</button>
         </div>
       )}
+      <div class="table-wrap">
       <table class="table" id={`${entity}s-table`}>
         <thead>
           <tr>
-            <th><input type="checkbox" checked={all} aria-label="all"
+            <th><input type="checkbox" checked={all} aria-label={t("select_all")}
               onChange={() => setSelected(all ? [] : items.map((x) => x.id))} /></th>
             <th>{isDeal ? t("title") : t("name")}</th>
             <th>{isDeal ? t("amount") : t("phone")}</th>
@@ -398,6 +409,7 @@ export function RecordsTable({ entity }: { entity: Entity }) {
               <tr key={x.id} class={`clickable${x.deleted ? " deleted" : ""}`} data-id={x.id} data-name={isDeal ? d.title : c.name}>
                 <td onClick={(e) => e.stopPropagation()}>
                   <input type="checkbox" name="select" checked={selected.includes(x.id)}
+                    aria-label={t("select_row", { name: isDeal ? d.title : c.name })}
                     onChange={(e) => setSelected((e.target as HTMLInputElement).checked ? [...selected, x.id]
                       : selected.filter((id) => id !== x.id))} />
                 </td>
@@ -413,6 +425,7 @@ export function RecordsTable({ entity }: { entity: Entity }) {
           })}
         </tbody>
       </table>
+      </div>
       {!items.length && <p class="muted">{t("no_items")}</p>}
       {cursor && <p><button type="button" class="secondary" id="load-more" onClick={loadMore}>{t("load_more")}</button></p>}
       {creating && (

@@ -34,7 +34,8 @@ export function SettingsPage({ path }: { path: string }) {
       <aside class="side-nav">
         <h2>{t("nav_settings")}</h2>
         {settingsTabs.map((x) => (
-          <Link key={x.key} href={`/settings/${x.key}`} class={x.key === key ? "active" : ""} id={`settings-${x.key}`}>
+          <Link key={x.key} href={`/settings/${x.key}`} class={x.key === key ? "active" : ""} id={`settings-${x.key}`}
+            current={x.key === key}>
             {t(x.label)}
           </Link>
         ))}

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, del, get, patch, post } from "../api";
 import { t } from "../i18n";
 import { can, fullName, useMe, type User } from "../session";
-import { dateTime, ErrorBox, Modal, NameDialog, SelectField, TextField, useBusy, useConfirm } from "../ui";
+import { dateTime, ErrorBox, Modal, NameDialog, SelectField, TextField, useBusy, useConfirm, PERSON_MAX } from "../ui";
 import { EditUser, type Group, RenameDialog, type Role, RolesPanel, useSeats } from "./users_admin";
 
 export { PERMISSIONS } from "./users_admin";
@@ -145,7 +145,7 @@ export function UsersAndRights() {
             )}
           </div>
           {shown.length ? (
-            <table class="table" id="users-table">
+            <div class="table-wrap"><table class="table" id="users-table">
               <thead>
                 <tr>
                   <th>{t("name")}</th><th>{t("email")}</th><th>{t("role")}</th>
@@ -158,7 +158,7 @@ export function UsersAndRights() {
                     onEdit={() => setEditing(u)} onDeactivate={() => deactivate(u)} onReactivate={() => reactivate(u)} />
                 ))}
               </tbody>
-            </table>
+            </table></div>
           ) : (
             <p class="muted">{t("no_users")}</p>
           )}
@@ -270,13 +270,13 @@ function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; on
     <Modal title={t("new_user")} onClose={props.onClose} id="create-user-dialog">
       <form onSubmit={submit} id="create-user-form" noValidate>
         <TextField label={t("first_name")} name="first_name" value={form.first_name} onValue={set("first_name")}
-          error={fe.first_name} />
+          maxLength={PERSON_MAX} error={fe.first_name} />
         <TextField label={t("last_name")} name="last_name" value={form.last_name} onValue={set("last_name")}
-          error={fe.last_name} />
+          maxLength={PERSON_MAX} error={fe.last_name} />
         <TextField label={t("email")} name="email" type="email" value={form.email} onValue={set("email")}
-          error={fe.email} />
+          maxLength={PERSON_MAX} error={fe.email} />
         <TextField label={t("password")} name="password" type="password" autoComplete="new-password"
-          value={form.password} onValue={set("password")} error={fe.password} />
+          maxLength={PERSON_MAX} value={form.password} onValue={set("password")} error={fe.password} />
         <span class="hint muted" id="password-rule">{t("password_rule")}</span>
         <SelectField label={t("role")} name="role_id" value={form.role_id} onValue={set("role_id")} error={fe.role_id}
           options={props.roles.map((r) => ({ value: r.id, label: r.name }))} />
@@ -286,7 +286,7 @@ function CreateUser(props: { groups: Group[]; roles: Role[]; groupId: string; on
         {preview && <p class="muted" id="seat-preview">{t("preview_more")}: {dateTime(preview)}</p>}
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>
-          <button type="submit" class="primary" disabled={busy} id="create-user-submit">{t("create")}</button>
+          <button type="submit" class="primary" disabled={busy} id="create-user-submit">{t("add")}</button>
         </div>
       </form>
     </Modal>
@@ -326,10 +326,10 @@ function ChangePassword(props: { userId: string; onClose: () => void; onDone: ()
           autoComplete="current-password" value={form.current_password} onValue={set("current_password")}
           error={fe.current_password} />
         <TextField label={t("new_password")} name="password" type="password" autoComplete="new-password"
-          value={form.password} onValue={set("password")} error={fe.password} />
+          maxLength={PERSON_MAX} value={form.password} onValue={set("password")} error={fe.password} />
         <span class="hint muted">{t("password_rule")}</span>
         <TextField label={t("repeat_password")} name="repeat" type="password" autoComplete="new-password"
-          value={form.repeat} onValue={set("repeat")} />
+          maxLength={PERSON_MAX} value={form.repeat} onValue={set("repeat")} />
         {!fe.current_password && <ErrorBox error={error} shown={["password", "current_password"]} />}
         <div class="actions">
           <button type="button" class="secondary" onClick={props.onClose}>{t("cancel")}</button>

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, del, get, patch, post } from "../api";
 import { t, type TextKey } from "../i18n";
 import { type Permissions, type User } from "../session";
-import { ErrorBox, Modal, NameDialog, SelectField, TextField, useBusy, useConfirm } from "../ui";
+import { ErrorBox, Modal, NameDialog, SelectField, TextField, useBusy, useConfirm, PERSON_MAX } from "../ui";
 
 export interface Group {
   id: string;
@@ -85,11 +85,11 @@ export function EditUser(props: { user: User; own: boolean; groups: Group[]; rol
     <Modal title={t("edit_user")} onClose={props.onClose} id="edit-user-dialog">
       <form onSubmit={submit} id="edit-user-form" noValidate>
         <TextField label={t("first_name")} name="first_name" value={form.first_name} onValue={set("first_name")}
-          error={fe.first_name} />
+          maxLength={PERSON_MAX} error={fe.first_name} />
         <TextField label={t("last_name")} name="last_name" value={form.last_name} onValue={set("last_name")}
-          error={fe.last_name} />
+          maxLength={PERSON_MAX} error={fe.last_name} />
         <TextField label={t("email")} name="email" type="email" value={form.email} onValue={set("email")}
-          error={fe.email} />
+          maxLength={PERSON_MAX} error={fe.email} />
         {ownEmail && (
           <TextField label={t("current_password")} name="current_password" type="password"
             autoComplete="current-password" value={form.current_password} onValue={set("current_password")}
@@ -183,6 +183,7 @@ export function RolesPanel({ roles, onChange, editable }: { roles: Role[]; onCha
                   <td key={p}>
                     <label class="toggle">
                       <input type="checkbox" data-perm={p} checked={!!r.permissions[p]}
+                        aria-label={`${t(`perm_${p}` as TextKey)}: ${r.name}`}
                         disabled={!editable || busy || (r.system && p === "admin")}
                         onChange={(e) => toggle(r, p, (e.target as HTMLInputElement).checked)} />
                       <span class="slider" />
