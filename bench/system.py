@@ -107,6 +107,10 @@ class System:
         self.db_urls = self.databases()
         if self._state():
             self.purge_outbox()
+        return self._boot()
+
+    def _boot(self) -> float:
+        """Start every process on a new Stack; the seconds until the gateway says ready."""
         self.new_stack()
         started = time.monotonic()
         self.stack.start_all()
@@ -147,11 +151,7 @@ class System:
     def restart_all(self) -> float:
         self.stack.stop_all()
         self.purge_outbox()
-        self.new_stack()
-        started = time.monotonic()
-        self.stack.start_all()
-        self.stack.wait_ready(180)
-        return time.monotonic() - started
+        return self._boot()
 
     def restart(self, name: str, extra: dict[str, str] | None = None) -> None:
         self.stack.stop(name)
