@@ -253,7 +253,7 @@ def login(body: LoginIn):
 
 
 @api.operation("POST", "/api/v1/auth/refresh", "Rotate a refresh token", body=RefreshIn, response=Tokens,
-               auth=False, errors=(401,),
+               auth=False, errors=(401,), body_required=False,
                codes={401: ("refresh_invalid",)})
 def refresh(body: RefreshIn):
     limiter, settings = _limits()
@@ -264,7 +264,7 @@ def refresh(body: RefreshIn):
 
 
 @api.operation("POST", "/api/v1/auth/logout", "Revoke the session of a refresh token", body=RefreshIn,
-               status=204, auth=False,
+               status=204, auth=False, body_required=False,
                description="The token of the body, else the `crm_refresh` cookie's; the cookie is cleared either "
                            "way. 204 also when there is no session to end.")
 def logout(body: RefreshIn):
