@@ -10,6 +10,7 @@ from crm_identity.adapters.mailer import MailWorker, SmtpMailer
 from crm_identity.adapters.orm import PLATFORM
 from crm_identity.config import IdentitySettings
 from crm_identity.entrypoints.grpc_server import PUBLIC_METHODS, AuthService, DirectoryService
+from crm_identity.service_layer.passwords import RESET_REQUESTED
 from crm_identity.service_layer.services import TOPICS, IdentityService
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
@@ -35,7 +36,7 @@ def api(settings: IdentitySettings, db):
 def mailer(settings: IdentitySettings, db):
     """The reset-request processor and SMTP sender."""
     return [LoopComponent("mailer", MailWorker(_service(settings, db), SmtpMailer(
-        db, settings.smtp_host, settings.smtp_port, settings.mail_from)))]
+        db, settings.smtp_host, settings.smtp_port, settings.mail_from), wakeup=RESET_REQUESTED, url=db.url))]
 
 
 ROLES = {"api": api, "relay": relay_role(PLATFORM, TOPICS), "mailer": mailer}

@@ -140,6 +140,34 @@ def test_twenty_refused_recipients_do_not_block_a_password_reset(db, keys, tmp_p
     assert reset.sent_at is not None and reset.body == "" and reset.claimed_by is None
 
 
+def test_an_idle_worker_sleeps_until_a_reset_is_requested_and_then_sends_at_once(db, keys, tmp_path):
+    """Idle, the worker looks for due mails only every `idle` seconds (here longer than the test waits): the
+    reset request's commit wakes it (in-process, or by NOTIFY on PostgreSQL), a rolled-back one does not."""
+    from crm_identity.service_layer.passwords import RESET_REQUESTED
+
+    svc = IdentityService(db, TokenSigner(read_key(keys["access_private"])))
+    email = f"{uuid.uuid4().hex[:10]}@t.uz"
+    svc.sign_up(company_name="Co", first_name="Ann", last_name="B", email=email, password="pass-1234")
+    with smtp_server(tmp_path / "mail") as (server, port):
+        worker = MailWorker(svc, SmtpMailer(db, "127.0.0.1", port, "CRM <no-reply@crm.local>"), idle=120,
+                            wakeup=RESET_REQUESTED, url=db.url)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        try:
+            assert worker.ready.wait(20)
+            listener = worker.waiter.listener  # PostgreSQL: asleep once it LISTENs
+            wait_for(lambda: listener is None or listener.conn is not None, timeout=10, message="listening")
+            time.sleep(0.5)  # asleep now: nothing to do
+            svc.forgot_password(email=email, language="en")
+            delivered = wait_for(lambda: [m for m in read_mails(tmp_path / "mail") if m["To"] == email],
+                                 timeout=20, message="the reset mail, long before the idle look")
+        finally:
+            worker.stop_event.set()
+            thread.join(10)
+        assert not thread.is_alive()  # a stop ends the sleep too
+    assert len(delivered) == 1 and delivered[0]["Subject"] == "Reset your CRM password"
+
+
 def test_a_temporary_refusal_is_retried_after_its_next_attempt_time(db, tmp_path):
     (mail_id,) = queue(db, "busy1-a@t.uz")
     mailer = SmtpMailer(db, "127.0.0.1", 0, "CRM <no-reply@crm.local>", backoff=(1.5,))

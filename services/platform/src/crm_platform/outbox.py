@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from kafka.errors import (KafkaConnectionError, KafkaTimeoutError, NoBrokersAvailable, NodeNotReadyError,
                           RequestTimedOutError)
-from sqlalchemy import Table, delete, event, or_, select, text, update
+from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from crm_platform import failpoints, metrics
@@ -28,6 +28,7 @@ from crm_platform.context import request_id_var
 from crm_platform.db import Database, bulk_insert, in_chunks, utcnow
 from crm_platform.messaging import PRODUCER_DELIVERY_TIMEOUT_S, KafkaUnavailable, TopicManager, make_producer
 from crm_platform.relay_lease import lease_for
+from crm_platform.wakeup import Listener, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -68,33 +69,21 @@ def event_rows(events: list[tuple[str, str, str, Message]], *, company_id: str, 
     return rows
 
 
-# How a relay learns that there are rows to publish, without polling for them:
-# - in the same process (role `all`, and SQLite): this event, set after the commit that wrote them;
-# - on PostgreSQL, from any process (the relay's own pods in production): the transaction that writes
-#   outbox rows also sends NOTIFY on OUTBOX_CHANNEL, which PostgreSQL delivers when it commits (and
-#   drops when it rolls back); the relay LISTENs while it has nothing to do.
-OUTBOX_WRITTEN = threading.Event()
+# How a relay learns that there are rows to publish, without polling for them: the transaction that writes
+# outbox rows marks OUTBOX (crm_platform.wakeup): an in-process event after its commit (role `all`, and
+# SQLite), and on PostgreSQL, from any process, a NOTIFY on OUTBOX_CHANNEL delivered when it commits.
 OUTBOX_CHANNEL = "crm_outbox"
-_WAKE = "outbox_wake_relay"
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_relay(session: Session) -> None:
-    if session.info.pop(_WAKE, False):
-        OUTBOX_WRITTEN.set()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_wake(session: Session) -> None:
-    session.info.pop(_WAKE, None)
+OUTBOX = Wakeup(OUTBOX_CHANNEL)
+OUTBOX_WRITTEN = OUTBOX.event
+# Whether this process also runs roles that write outbox rows (`runtime.run` says: every role but `relay`):
+# then on SQLite every write wakes the relay through OUTBOX_WRITTEN and it need not poll fast for rows of
+# other processes. Left unset (a relay process alone, or a test's relay), it polls every `idle_sleep`.
+WRITERS_IN_PROCESS = threading.Event()
 
 
 def _written(session: Session) -> None:
-    """Outbox rows were written in this transaction: wake the relays when it commits (NOTIFY once)."""
-    if not session.info.get(_WAKE):
-        session.info[_WAKE] = True
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    """Outbox rows were written in this transaction: wake the relays when it commits."""
+    OUTBOX.mark(session)
 
 
 def add_event(session: Session, outbox: Table, *, topic: str, aggregate_type: str, aggregate_id: str,
@@ -112,45 +101,6 @@ def add_events(session: Session, outbox: Table, rows: list[dict]) -> None:
     bulk_insert(session, outbox, rows)
     if rows:
         _written(session)
-
-
-class _Listener:
-    """A connection of its own that LISTENs on OUTBOX_CHANNEL (PostgreSQL): `wait(t)` returns True as soon
-    as a notification arrives (taking every one that is pending), False after `t` seconds without one.
-    A broken connection is dropped and opened again on the next wait; meanwhile waits just sleep."""
-
-    def __init__(self, url: str, stop: threading.Event):
-        from sqlalchemy.engine import make_url
-
-        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self.stop = stop
-        self.conn = None
-
-    def wait(self, timeout: float) -> bool:
-        import psycopg
-
-        try:
-            if self.conn is None:
-                self.conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
-                self.conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
-            woken = any(True for _ in self.conn.notifies(timeout=timeout, stop_after=1))
-            if woken:
-                for _ in self.conn.notifies(timeout=0):  # the rest that came meanwhile: one poll reads them all
-                    pass
-            return woken
-        except psycopg.Error as exc:
-            log.warning("outbox relay: listening failed (%s); polling", exc)
-            self.close()
-            self.stop.wait(timeout)
-            return False
-
-    def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:  # noqa: BLE001
-                pass
-            self.conn = None
 
 
 class OutboxRelay:
@@ -174,7 +124,7 @@ class OutboxRelay:
     """
 
     def __init__(self, db: Database, outbox: Table, bootstrap: str, topics: Iterable[str], *,
-                 batch: int = 200, idle_sleep: float = 0.05, local_idle: float = 0.5,
+                 batch: int = 200, idle_sleep: float = 0.05, local_idle: float = 2.0,
                  retention: _dt.timedelta = _dt.timedelta(days=7), partitions: int = 6,
                  purge_every: float = 300.0, idempotency=None, max_attempts: int = 10,
                  retry_backoff: float = 0.5, retry_backoff_max: float = 30.0, lease_retry: float = 1.0,
@@ -203,22 +153,22 @@ class OutboxRelay:
         self._lost = False  # the lease was lost in this loop's last turn
         self.stop_event = threading.Event()
         self.ready = threading.Event()
-        self._listener = None if db.is_sqlite else _Listener(db.url, self.stop_event)
+        self._listener = None if db.is_sqlite else Listener(db.url, self.stop_event, OUTBOX_CHANNEL)
 
     @property
     def marker_topic(self) -> str:
         """A topic only this service's relays create: finding it missing means the broker lost its data."""
         return "crm._relay." + self.topics[0].split(".")[1]
 
-    def _ensure_topics(self) -> None:
+    def _ensure_topics(self) -> bool:
+        """Create missing topics; True when the broker had lost ours and retained rows were set to go again."""
         # Consumers create the topics they read too, so after a broker restart one of them may have
         # re-created this service's topics first; the marker topic is created by no one else.
         lost = bool(TopicManager(self.bootstrap, 1).ensure([self.marker_topic]))
         created = self.topic_manager.ensure(self.topics)
-        if lost or created:
-            self._republish_if_forgotten(self.topics if lost else created)
+        return bool((lost or created) and self._republish_if_forgotten(self.topics if lost else created))
 
-    def _republish_if_forgotten(self, created: list[str]) -> None:
+    def _republish_if_forgotten(self, created: list[str]) -> int:
         """A topic we had published to was missing: the broker lost its data, so publish again."""
         since = utcnow() - self.retention
         with self.db.session(write=True) as s:
@@ -228,6 +178,7 @@ class OutboxRelay:
                           .values(published_at=None)).rowcount
         if n:
             log.warning("broker lost topics %s; re-publishing %d retained events", created, n)
+        return n
 
     def republish(self, since: _dt.datetime) -> int:
         """Mark every retained event created after `since` for publishing again (operator command)."""
@@ -436,13 +387,14 @@ class OutboxRelay:
                 n = self.publish_once()
                 self.ready.set()
                 backoff = 0.5
+                republished = False
                 if time.monotonic() - last_check > 5:
                     last_check = time.monotonic()
-                    self._ensure_topics()
+                    republished = self._ensure_topics()
                 if time.monotonic() - last_purge > self.purge_every:  # a scan of the whole outbox
                     last_purge = time.monotonic()
                     self.purge()
-                if n < self.batch:
+                if n < self.batch and not republished:  # rows set to go again: publish them, not wait
                     self._idle_wait()
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
                 log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
@@ -471,13 +423,16 @@ class OutboxRelay:
         """Wait for rows to publish. On PostgreSQL every transaction that writes outbox rows notifies the
         relays, from whichever process: wait for that, polling every `local_idle` for rows nothing
         announced (set back to unpublished by `republish`) and held rows now due. On SQLite a commit in
-        this process wakes the relay at once; until one has, rows come from other processes (the `relay`
-        role alone), so poll every `idle_sleep`; after, the API writing here is this process, so a poll
-        every `local_idle` only catches the rest."""
+        this process wakes the relay at once. When this process also runs the roles that write
+        (`WRITERS_IN_PROCESS`, role `all`: `make run`), or once one of its commits has woken the relay, a
+        poll every `local_idle` only catches the rest; a relay alone polls every `idle_sleep` for the rows
+        other processes write. (Idle, the 50 ms poll of an `all` process cost ~35 ms of CPU a second, the
+        largest part of an idle service's: 2026-12-03, /proc per thread.)"""
         if self._listener is not None:
             self._listener.wait(self.local_idle)
             return
-        if OUTBOX_WRITTEN.wait(self.local_idle if self._local_writes else self.idle_sleep):
+        local = self._local_writes or WRITERS_IN_PROCESS.is_set()
+        if OUTBOX_WRITTEN.wait(self.local_idle if local else self.idle_sleep):
             OUTBOX_WRITTEN.clear()  # before the next read: a commit after this wakes the relay again
             self._local_writes = True
 

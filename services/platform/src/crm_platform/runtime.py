@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Callable
 
-from crm_platform import kafka_auth, topics
+from crm_platform import kafka_auth, outbox, topics
 from crm_platform.auth import TokenVerifier, read_key
 from crm_platform.config import ConfigError, load, setting
 from crm_platform.db import Database
@@ -144,6 +144,8 @@ def run(service: str, settings_cls: type, roles: dict[str, RoleBuilder], migrati
     except ConfigError as exc:  # a setting only this role needs (e.g. the public key of a gRPC server)
         print(f"crm_{service}: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
+    if any(role != "relay" for role in selected):  # they write the outbox here: commits wake the relay
+        outbox.WRITERS_IN_PROCESS.set()
     stopping = threading.Event()
 
     def _on_signal(signum, _frame):

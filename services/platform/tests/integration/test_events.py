@@ -264,9 +264,10 @@ def test_a_commit_that_wrote_outbox_rows_notifies_listening_relays_and_a_rollbac
     writing transaction commits and never for one rolled back (SQLite: the in-process event only)."""
     if db.is_sqlite:
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
-    from crm_platform.outbox import _Listener
+    from crm_platform.outbox import OUTBOX_CHANNEL
+    from crm_platform.wakeup import Listener
 
-    listener = _Listener(db.url, threading.Event())
+    listener = Listener(db.url, threading.Event(), OUTBOX_CHANNEL)
     try:
         assert listener.wait(0.2) is False  # connects and listens; nothing written yet
         with pytest.raises(RuntimeError), db.session(write=True) as s:

@@ -44,6 +44,7 @@ from sqlalchemy import or_, select, update
 
 from crm_platform import faults
 from crm_platform.db import Database, utcnow
+from crm_platform.wakeup import Wakeup
 from crm_identity.adapters.orm import OutgoingMail
 
 log = logging.getLogger(__name__)
@@ -228,24 +229,44 @@ class SmtpMailer:
 
 
 class MailWorker:
-    """Loop: turn reset requests into e-mails, then deliver them, backing off while SMTP is down."""
+    """Loop: turn reset requests into e-mails, then deliver them, backing off while SMTP is down.
 
-    def __init__(self, service, mailer: SmtpMailer, interval: float = 0.2):
+    With nothing to do it sleeps until a reset request is committed (`wakeup`, the use case marks it: at
+    once in this process, by NOTIFY from any on PostgreSQL), looking every `idle` seconds for mails whose
+    retry or lease fell due. (Polling every 0.2 s cost an idle identity ~14 ms of CPU a second.)"""
+
+    def __init__(self, service, mailer: SmtpMailer, interval: float = 0.2, idle: float = 2.0,
+                 wakeup: Wakeup | None = None, url: str = ""):
         self.service = service
         self.mailer = mailer
         self.interval = interval
+        self.idle = idle
         self.stop_event = threading.Event()
         self.ready = threading.Event()
+        self.waiter = wakeup.waiter(url, self.stop_event) if wakeup is not None else None
 
     def run(self) -> None:
         backoff = self.interval
-        while not self.stop_event.is_set():
-            try:
-                self.service.process_reset_requests()
-                self.mailer.send_pending()
-                self.ready.set()
-                backoff = self.interval
-            except Exception as exc:  # noqa: BLE001 - SMTP or DB down: retry later
-                log.warning("mail worker: %s", exc)
-                backoff = min(backoff * 2, 5.0)
-            self.stop_event.wait(backoff)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    made = self.service.process_reset_requests()
+                    sent = self.mailer.send_pending()
+                    self.ready.set()
+                    backoff = self.interval
+                    if not (made or sent):
+                        self._sleep()
+                    continue
+                except Exception as exc:  # noqa: BLE001 - SMTP or DB down: retry later
+                    log.warning("mail worker: %s", exc)
+                    backoff = min(backoff * 2, 5.0)
+                self.stop_event.wait(backoff)
+        finally:
+            if self.waiter is not None:
+                self.waiter.close()
+
+    def _sleep(self) -> None:
+        if self.waiter is not None:
+            self.waiter.wait(self.idle)
+        else:
+            self.stop_event.wait(self.interval)

@@ -10,9 +10,13 @@ from sqlalchemy import select, update
 
 from crm_platform.db import utcnow
 from crm_platform.errors import FieldCollector, InvalidArgument
+from crm_platform.wakeup import Wakeup
 from crm_identity.adapters.orm import Company, OutgoingMail, RefreshSession, ResetRequest, ResetToken, User
 from crm_identity.domain import model
 from crm_identity.service_layer.base import HASHER, IdentityBase, new_id, sha256
+
+# A reset request was queued: the mail worker (crm_identity.adapters.mailer.MailWorker) waits on this.
+RESET_REQUESTED = Wakeup("crm_identity_reset")
 
 
 class PasswordUseCases(IdentityBase):
@@ -25,6 +29,7 @@ class PasswordUseCases(IdentityBase):
             s = uow.session
             s.add(ResetRequest(email=model.normalize_email(email)[:320], crm_id=model.normalize_crm_id(crm_id)[:16],
                                language=mail_language(language), created_at=utcnow()))
+            RESET_REQUESTED.mark(s)  # the mail worker wakes when this commits
 
     def process_reset_requests(self, limit: int = 50) -> int:
         """Turn queued requests into tokens and e-mails (one per matching account); mailers running at
