@@ -57,12 +57,13 @@ def write(R: dict, path: pathlib.Path) -> None:
     w(_text("notes"))
 
     # ---- floors
-    A, B, C, D = (F.get(k, {}) for k in "ABCD")
+    A, B, C, D, E = (F.get(k, {}) for k in "ABCDE")
     w("## Floors (same run)\n")
-    w("| floor | what | throughput | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    w("| floor | what | throughput | p50 ms | p99 ms | CPU ms per request |\n|---|---|---|---|---|---|")
     if A:
         w(f"| A | bare Flask JSON endpoint (`bench/floor_app.py`) under `gateway/gunicorn.conf.py`, wrk 16 "
-          f"connections | {fig(A['rps'])} req/s | {fig(A['p50_ms'], 1)} | {fig(A['p99_ms'], 1)} |")
+          f"connections | {fig(A['rps'])} req/s | {fig(A['p50_ms'], 1)} | {fig(A['p99_ms'], 1)} | "
+          f"{_f(A.get('cpu_ms_per_request'), 2)} |")
     if B:
         w(f"| B | grpc.health.v1 Check on records ({B['client']}) | {fig(B['calls_per_s'])} calls/s | "
           f"{fig(B['p50_ms'], 2)} | {fig(B['p99_ms'], 2)} |")
@@ -71,7 +72,12 @@ def write(R: dict, path: pathlib.Path) -> None:
           f"{fig(C['p50_ms'], 1)} | {fig(C['p99_ms'], 1)} |")
     if D:
         w(f"| D | primary-key SELECT of a deal in records' database ({D['client']}) | "
-          f"{fig(D['queries_per_s'])} queries/s | {fig(D['p50_ms'], 2)} | {fig(D['p99_ms'], 2)} |")
+          f"{fig(D['queries_per_s'])} queries/s | {fig(D['p50_ms'], 2)} | {fig(D['p99_ms'], 2)} | |")
+    if E:
+        w(f"| E | the design's least request (`bench/floor_e.py`): Flask under the gateway's gunicorn, an Ed25519 JWT "
+          f"verified, one grpcio unary call (generic handler, raw bytes), one primary-key SELECT in records' "
+          f"database; wrk 16 connections, random deal ids | {fig(E['rps'])} req/s | {fig(E['p50_ms'], 1)} | "
+          f"{fig(E['p99_ms'], 1)} | {_f(E['cpu_ms_per_request'], 2)} |")
     w("")
 
     # ---- goals
@@ -198,6 +204,7 @@ def write(R: dict, path: pathlib.Path) -> None:
           f"connections: p50 {fig(bm['p50_ms'], 1)} ms, p90 {fig(bm['p90_ms'], 1)} ms, {fig(bm['rps'])} req/s"
           f"{_errors(bm)} | p99 {fig(bm['p99_ms'], 1)} ms | {_floors(bm, A)} | ≤ 50 ms | "
           f"{verdict(bm['p99_ms']['median'] <= 50)} |")
+    _cost_rows(w, G, E)
     w("")
 
     # ---- automation details
@@ -339,3 +346,27 @@ def _text(section: str) -> str:
         return ""
     part = text.split(marker, 1)[1]
     return part.split("<!-- ", 1)[0].strip() + "\n"
+
+
+def _cost_rows(w, G: dict, E: dict) -> None:
+    """Issue 26: CPU of every process of the system (PostgreSQL not counted) per request, against floor E;
+    the idle system's CPU."""
+    idle = G.get("idle")
+    if idle:
+        top = ", ".join(f"{k} {v:.1f}" for k, v in list(idle["percent"].items())[:6])
+        w(f"| 9 | the idle system (issue 26): CPU of our processes (not the broker) over {idle['seconds']} s with "
+          f"nothing asked, % of one core (largest: {top}) | {idle['ours_percent']:.1f} % | | ≤ 2 % | "
+          f"{verdict(idle['ours_percent'] <= 2)} |")
+    if not E:
+        return
+    floor = E["cpu_ms_per_request"]
+    lists = (G.get("lists") or {}).get("http_first") or {}
+    for label, out, target in (("the card `GET /deals/{id}`", G.get("card") or {}, 1.5),
+                               ("a page of 50 deals `GET /deals?stage_id=&limit=50`", lists, 1.5),
+                               ("`POST /deals`", G.get("create") or {}, 2.5)):
+        cpu = out.get("cpu_ms_per_request")
+        if not cpu:
+            continue
+        total = sum(cpu.values())
+        w(f"| 9 | CPU per request (issue 26), {label}, 16 connections: every process of the system | "
+          f"{total:.2f} ms | {total / floor:.1f}× E ({floor:.2f} ms) | ≤ {target}× E | {verdict(total <= target * floor)} |")

@@ -67,6 +67,9 @@ def main() -> None:
         log(f"starting the system ({R['machine']['database']})")
         R["goals"]["ready_cold_s"] = b.start()
         log(f"ready in {R['goals']['ready_cold_s']:.1f} s")
+        log("the idle system: CPU of every process while nothing is asked (issue 26)")
+        R["goals"]["idle"] = b.idle_cpu(20 if args.quick else 60)
+        log(f"  our processes {R['goals']['idle']['ours_percent']:.1f} % of a core")
         b.load()
         if b.pg and Autovacuum.needed():
             autovacuum = Autovacuum(list(b.db_names.values()))
@@ -85,6 +88,10 @@ def main() -> None:
         log(f"  p99 {R['floors']['C']['p99_ms']['median']:.1f} ms")
         log("floor D: primary-key SELECT in records' database")
         R["floors"]["D"] = b.floor_d()
+        log("floor E: HTTP + JWT verify + one raw gRPC call + one primary-key SELECT")
+        R["floors"]["E"] = b.floor_e()
+        log(f"  {R['floors']['E']['rps']['median']:.0f} req/s, {R['floors']['E']['cpu_ms_per_request']:.2f} ms CPU "
+            "per request")
 
         with lib.MemorySampler(b.stack) as load_mem:
             log("goal 1: GET /deals/{id} at 16 connections")

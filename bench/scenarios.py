@@ -95,7 +95,9 @@ class Scenarios:
         m = measure(first=page(""), deep=page(deep_cursor), board=board_call)
         grpc_first, grpc_deep, grpc_board = m["first"], m["deep"], m["board"]
         q = f"/api/v1/deals?stage_id={stage}&limit=50"
-        http_first = self.wrk(q, token=self.token)
+        with lib.CpuMeter(self.stack) as cpu:
+            http_first = self.wrk(q, token=self.token)
+        http_first["cpu_ms_per_request"] = cpu.per_request_ms(http_first["requests"])
         http_deep = self.wrk(q + "&cursor=" + urllib.parse.quote(deep_cursor), token=self.token)
         # Two connections: a couple of users opening the board at once.
         board = self.wrk(f"/api/v1/board?funnel_id={self.big['deal_funnel']}", token=self.token, connections=2)
