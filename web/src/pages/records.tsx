@@ -171,6 +171,17 @@ export function RecordForm(props: {
   );
 }
 
+/** The FAQ's «Удалённые» filter, on the board and on the tables. */
+function DeletedToggle(props: { name: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  return (
+    <label class="check">
+      <input type="checkbox" name={props.name} checked={props.checked}
+        onChange={(e) => props.onChange((e.target as HTMLInputElement).checked)} />
+      {t("show_deleted")}
+    </label>
+  );
+}
+
 // ---- the board ---------------------------------------------------------------------------------
 interface Column {
   stage: { id: string; name: string; color: string; group_key: string };
@@ -253,11 +264,8 @@ export function BoardPage() {
             onValue={(v) => setFilters({ ...filters, q: v })} />
           <SelectField label={t("responsible")} name="board_responsible" value={filters.responsible_id}
             onValue={(v) => setFilters({ ...filters, responsible_id: v })} options={userOptions(refs, true)} />
-          <label class="check">
-            <input type="checkbox" name="board_deleted" checked={filters.deleted}
-              onChange={(e) => setFilters({ ...filters, deleted: (e.target as HTMLInputElement).checked })} />
-            {t("show_deleted")}
-          </label>
+          <DeletedToggle name="board_deleted" checked={filters.deleted}
+            onChange={(deleted) => setFilters({ ...filters, deleted })} />
         </div>
         {funnels.length > 1 && (
           <select value={current} aria-label={t("settings_funnel")}
@@ -368,11 +376,7 @@ export function RecordsTable({ entity }: { entity: Entity }) {
           options={[{ value: "", label: t("all") }, ...stageOptions(refs, entity)]} />
         <SelectField label={t("responsible")} name="responsible_id" value={filters.responsible_id}
           onValue={(v) => setFilters({ ...filters, responsible_id: v })} options={userOptions(refs, true)} />
-        <label class="check">
-          <input type="checkbox" name="deleted" checked={filters.deleted}
-            onChange={(e) => setFilters({ ...filters, deleted: (e.target as HTMLInputElement).checked })} />
-          {t("show_deleted")}
-        </label>
+        <DeletedToggle name="deleted" checked={filters.deleted} onChange={(deleted) => setFilters({ ...filters, deleted })} />
       </div>
       <ErrorBox error={error} />
       {notice && <div class="alert success" id="notice">{notice}</div>}

@@ -22,6 +22,8 @@ import logging
 import os
 import time
 
+from crm_platform.wakeup import close_quietly
+
 log = logging.getLogger(__name__)
 
 
@@ -84,12 +86,8 @@ class AdvisoryLease:
     def release(self) -> None:
         """Give the lease up (closing the connection releases the lock)."""
         self.holding = False
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:  # noqa: BLE001
-                pass
-            self.conn = None
+        close_quietly(self.conn)
+        self.conn = None
 
 
 class FileLease:

@@ -119,9 +119,14 @@ class Listener:
             return False
 
     def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:  # noqa: BLE001
-                pass
-            self.conn = None
+        close_quietly(self.conn)
+        self.conn = None
+
+
+def close_quietly(conn) -> None:
+    """Close a connection that may already be broken (nothing to do for None)."""
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001
+            pass
