@@ -36,6 +36,7 @@ class Permissions(BaseModel):
     restore_records: bool = False
     manage_roles: bool = False
     manage_billing: bool = False
+    view_reports: bool = False
 
 
 class CompanyOut(BaseModel):

@@ -23,7 +23,7 @@ CRM_ID_ALPHABET = "23456789BCDFGHJKMNPQRSTVWXZ"
 CRM_ID_LENGTH = 8
 
 PERMISSIONS = ("admin", "edit_phone", "manage_users", "manage_funnels", "manage_processes",
-               "restore_records", "manage_roles", "manage_billing")
+               "restore_records", "manage_roles", "manage_billing", "view_reports")
 ADMIN_PERMISSIONS = {p: True for p in PERMISSIONS}
 MANAGER_PERMISSIONS = {p: p == "edit_phone" for p in PERMISSIONS}
 DEFAULT_TIME_ZONE = "Asia/Tashkent"

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Permissions(_message.Message):
-    __slots__ = ("admin", "edit_phone", "manage_users", "manage_funnels", "manage_processes", "restore_records", "manage_roles", "manage_billing")
+    __slots__ = ("admin", "edit_phone", "manage_users", "manage_funnels", "manage_processes", "restore_records", "manage_roles", "manage_billing", "view_reports")
     ADMIN_FIELD_NUMBER: _ClassVar[int]
     EDIT_PHONE_FIELD_NUMBER: _ClassVar[int]
     MANAGE_USERS_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,7 @@ class Permissions(_message.Message):
     RESTORE_RECORDS_FIELD_NUMBER: _ClassVar[int]
     MANAGE_ROLES_FIELD_NUMBER: _ClassVar[int]
     MANAGE_BILLING_FIELD_NUMBER: _ClassVar[int]
+    VIEW_REPORTS_FIELD_NUMBER: _ClassVar[int]
     admin: bool
     edit_phone: bool
     manage_users: bool
@@ -24,7 +25,8 @@ class Permissions(_message.Message):
     restore_records: bool
     manage_roles: bool
     manage_billing: bool
-    def __init__(self, admin: _Optional[bool] = ..., edit_phone: _Optional[bool] = ..., manage_users: _Optional[bool] = ..., manage_funnels: _Optional[bool] = ..., manage_processes: _Optional[bool] = ..., restore_records: _Optional[bool] = ..., manage_roles: _Optional[bool] = ..., manage_billing: _Optional[bool] = ...) -> None: ...
+    view_reports: bool
+    def __init__(self, admin: _Optional[bool] = ..., edit_phone: _Optional[bool] = ..., manage_users: _Optional[bool] = ..., manage_funnels: _Optional[bool] = ..., manage_processes: _Optional[bool] = ..., restore_records: _Optional[bool] = ..., manage_roles: _Optional[bool] = ..., manage_billing: _Optional[bool] = ..., view_reports: _Optional[bool] = ...) -> None: ...
 
 class Company(_message.Message):
     __slots__ = ("id", "name", "crm_id", "time_zone", "created_at", "language")
