@@ -33,7 +33,11 @@ CONSUMES: Mapping[str, tuple[str, ...]] = {
     "pipeline": ("crm.identity.events.v1.CompanyCreated",),
     "records": ("crm.pipeline.events.v1.FunnelChanged", "crm.pipeline.events.v1.FieldsChanged",
                 "crm.identity.events.v1.UserUpdated", "crm.identity.events.v1.UserDeactivated",
-                "crm.identity.events.v1.CompanyCreated"),
+                "crm.identity.events.v1.CompanyCreated",
+                # its own deal events, into the reports' read model
+                "crm.records.events.v1.DealCreated", "crm.records.events.v1.DealStageChanged",
+                "crm.records.events.v1.DealResponsibleChanged", "crm.records.events.v1.DealUpdated",
+                "crm.records.events.v1.DealDeleted", "crm.records.events.v1.DealRestored"),
     "automation": ("crm.records.events.v1.DealCreated", "crm.records.events.v1.DealStageChanged",
                    "crm.records.events.v1.DealResponsibleChanged", "crm.records.events.v1.ClientCreated",
                    "crm.records.events.v1.ClientStageChanged", "crm.records.events.v1.ClientResponsibleChanged",

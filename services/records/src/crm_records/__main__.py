@@ -11,7 +11,7 @@ from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters.orm import PLATFORM
 from crm_records.config import RecordsSettings
 from crm_records.domain import model
-from crm_records.entrypoints.consumer import CacheInvalidator, make_consumer
+from crm_records.entrypoints.consumer import CacheInvalidator, make_consumer, make_reports_consumer
 from crm_records.entrypoints.grpc_server import RecordsService as RecordsServicer
 from crm_records.service_layer.services import TOPICS, RecordsService
 
@@ -46,8 +46,11 @@ def api(settings: RecordsSettings, db):
 
 def consumer(settings: RecordsSettings, db):
     """Pipeline events: move records out of removed stages, drop cached stage contexts; identity's
-    UserDeactivated: hand the user's open deals, clients and tasks over."""
-    return [LoopComponent("consumer", make_consumer(_service(settings, db), settings.kafka_bootstrap))]
+    UserDeactivated: hand the user's open deals, clients and tasks over; records' own deal events: the
+    reports' read model."""
+    svc = _service(settings, db)
+    return [LoopComponent("consumer", make_consumer(svc, settings.kafka_bootstrap)),
+            LoopComponent("reports", make_reports_consumer(svc, settings.kafka_bootstrap))]
 
 
 ROLES = {"api": api, "relay": relay_role(PLATFORM, TOPICS), "consumer": consumer}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_platform.db import TenantLed, TenantScoped
@@ -26,6 +26,9 @@ PROCESSED = PLATFORM["processed_events"]
 IDEMPOTENCY = PLATFORM["idempotency_keys"]
 
 Money = BigInteger().with_variant(Integer(), "sqlite")
+# the reports' rare stays (partial indexes): a deal back in a stage or group it was in, a final stage left
+AGAIN = "prev_group_entered_at IS NOT NULL"
+REOPENED = "reopened_at IS NOT NULL"
 
 
 def substring_indexes(table: str, *columns: str) -> list[Index]:
@@ -181,3 +184,100 @@ class StageTotal(Base):
     funnel_id: Mapped[str] = mapped_column(String(36))
     deals: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
     amount: Mapped[int] = mapped_column(Money, default=0)
+
+
+class ReportDeal(TenantLed, Base):
+    """The reports' read model of a deal (`service_layer.report_feed`, from records' own deal events): its
+    funnel, stage group, responsible, amount, creation time and deleted flag as its events left them, which
+    its next stay starts from. Read by id only."""
+
+    __tablename__ = "report_deals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    funnel_id: Mapped[str] = mapped_column(String(36))
+    stage_group: Mapped[str] = mapped_column(String(16))
+    responsible_id: Mapped[str] = mapped_column(String(36))
+    amount: Mapped[int] = mapped_column(Money, default=0)  # tiyin
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportStay(TenantLed, Base):
+    """One stay of a deal in a stage: from the event that put it there to the one that took it away
+    (`left_at` null: it is still there). What makes a deal count once, and whether it went on to win, is kept
+    on its stays: `prev_entered_at` / `prev_left_at`, the deal's previous stay in the same stage (null: none);
+    `prev_group_entered_at`, its previous stay in a stage of the same group (a second win is the same won
+    deal); `won_at`, when the deal first reached a successful stage after this stay began; `amount` and
+    `deal_created_at`, the deal's (its amount kept current), for the won sums and the days to win.
+
+    The reports read their days (`ReportDay`); a stay is read only when it is a deal's return to a stage or
+    a group, or a deal leaving a final stage: rare rows, each kind with a partial index of its own."""
+
+    __tablename__ = "report_stays"
+    __table_args__ = (
+        Index("ix_report_stays_deal", "company_id", "deal_id", "entered_at"),
+        Index("ix_report_stays_again", "company_id", "funnel_id", "entered_at",
+              postgresql_where=text(AGAIN), sqlite_where=text(AGAIN)),
+        Index("ix_report_stays_reopened", "company_id", "funnel_id", "entered_at",
+              postgresql_where=text(REOPENED), sqlite_where=text(REOPENED)),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    deal_id: Mapped[str] = mapped_column(String(36))
+    funnel_id: Mapped[str] = mapped_column(String(36))
+    stage_id: Mapped[str] = mapped_column(String(36))
+    stage_group: Mapped[str] = mapped_column(String(16))
+    responsible_id: Mapped[str] = mapped_column(String(36))
+    entered_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    prev_entered_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    prev_left_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    prev_group_entered_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    won_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # when the deal left this stay of a final stage (it was won or lost, and taken back into work)
+    reopened_at: Mapped[_dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    amount: Mapped[int] = mapped_column(Money, default=0)  # tiyin
+    deal_created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True))
+    created: Mapped[bool] = mapped_column(Boolean, default=False)  # the deal was created in this stay
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)  # the deal is deleted (it leaves the reports)
+
+
+class ReportDay(Base):
+    """What the stays of one stage and one responsible user did on one day of the company's: a report of any
+    period sums its days (and, for what sat in a stage when it began, the days before), never its stays.
+    Kept by `report_feed` in the same transaction as the stays it counts (each change of a stay takes its
+    old counts away and adds its new ones)."""
+
+    __tablename__ = "report_days"
+    company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    funnel_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[_dt.date] = mapped_column(Date, primary_key=True)
+    stage_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    responsible_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stage_group: Mapped[str] = mapped_column(String(16))
+    entries: Mapped[int] = mapped_column(Integer, default=0)  # stays that began this day
+    firsts: Mapped[int] = mapped_column(Integer, default=0)  # … that were the deal's first in the stage
+    firsts_won: Mapped[int] = mapped_column(Integer, default=0)  # … of those, of deals that won after
+    exits: Mapped[int] = mapped_column(Integer, default=0)  # stays that ended this day
+    entries_won: Mapped[int] = mapped_column(Integer, default=0)  # entries of deals that won after
+    exits_won: Mapped[int] = mapped_column(Integer, default=0)  # exits of deals that won after
+    created: Mapped[int] = mapped_column(Integer, default=0)  # deals created this day
+    reached: Mapped[int] = mapped_column(Integer, default=0)  # first entries into the stage's (final) group
+    reached_amount: Mapped[int] = mapped_column(Money, default=0)  # … their deals' amounts (tiyin)
+    reached_days: Mapped[float] = mapped_column(Float, default=0.0)  # … days from their deals' creation
+
+
+class ReportHeld(Base):
+    """How many live deals each stage holds now per responsible user (how many of them won after coming in, and
+    their amount: the team's open deals):
+    the sum of all its days' entries less exits, kept with them. What sat in a stage when a recent period
+    began is this less the days since, so a report reads the days since its start or before it, whichever
+    are fewer."""
+
+    __tablename__ = "report_held"
+    company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    funnel_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stage_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    responsible_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stage_group: Mapped[str] = mapped_column(String(16))
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    held_won: Mapped[int] = mapped_column(Integer, default=0)
+    held_amount: Mapped[int] = mapped_column(Money, default=0)  # their amounts now (tiyin)

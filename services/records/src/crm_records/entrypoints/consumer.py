@@ -1,8 +1,11 @@
-"""Records' event consumers: pipeline's funnel and field changes, identity's deactivations and new companies.
+"""Records' event consumers: pipeline's funnel and field changes, identity's deactivations and new companies;
+records' own deal events into the reports' read model.
 
 `consumer` (idempotent, one group): moves records out of removed stages and drops the stage cache;
 hands a deactivated user's open deals, clients and tasks over (`service_layer.deactivation`); keeps
 each company's time zone (identity's CompanyCreated: what "today" of the task lists means).
+`reports` (idempotent, group `records.reports`): keeps the reports' read model (`service_layer.report_feed`)
+from records' own deal events, in each deal's order.
 `CacheInvalidator` (every API process, its own group, newest events only): drops that process's
 stage cache (stage contexts, funnels' stages) when pipeline announces a change, so rules edited by an
 admin apply at once and a renamed or added stage shows on the board.
@@ -16,12 +19,14 @@ import uuid
 
 from crm.identity.events.v1 import identity_events_pb2 as iev
 from crm.pipeline.events.v1 import pipeline_events_pb2 as pev
+from crm.records.events.v1 import records_events_pb2 as rev
 from crm_platform import kafka_auth
 from crm_platform.context import Principal
 from crm_platform.messaging import IdempotentConsumer, Subscription, TopicManager
 from crm_platform.topics import topic_of
 from crm_records.adapters.directory import StageDirectory, UserDirectory
 from crm_records.adapters.orm import PROCESSED
+from crm_records.service_layer import report_feed
 from crm_records.service_layer.services import RecordsService
 
 log = logging.getLogger(__name__)
@@ -68,10 +73,24 @@ def subscriptions(svc: RecordsService) -> list[Subscription]:
 # The group (and the consumer's name in processed_events) from before it read identity's events too:
 # renamed, it would apply every retained FunnelChanged again.
 CONSUMER_GROUP = "records.funnel-changes"
+REPORTS_GROUP = "records.reports"
 
 
 def make_consumer(svc: RecordsService, bootstrap: str, group: str = CONSUMER_GROUP) -> IdempotentConsumer:
     return IdempotentConsumer(svc.db, PROCESSED, bootstrap, group, subscriptions(svc))
+
+
+def report_subscriptions() -> list[Subscription]:
+    """Records' own deal events, into the reports' read model."""
+    f = report_feed
+    return [Subscription(rev.DealCreated, f.on_created), Subscription(rev.DealStageChanged, f.on_stage_changed),
+            Subscription(rev.DealResponsibleChanged, f.on_responsible_changed),
+            Subscription(rev.DealUpdated, f.on_updated), Subscription(rev.DealDeleted, f.on_deleted),
+            Subscription(rev.DealRestored, f.on_restored)]
+
+
+def make_reports_consumer(svc: RecordsService, bootstrap: str, group: str = REPORTS_GROUP) -> IdempotentConsumer:
+    return IdempotentConsumer(svc.db, PROCESSED, bootstrap, group, report_subscriptions())
 
 
 class CacheInvalidator:

@@ -31,6 +31,10 @@ def client_pb(c) -> pb.Client:
     return msg
 
 
+def stage_ref_pb(stage: model.BoardStage) -> pb.DealStage:
+    return pb.DealStage(id=stage.stage_id, name=stage.name, color=stage.color, group_key=stage.group_key)
+
+
 def deal_pb(d) -> pb.Deal:
     return pb.Deal(id=d.id, title=d.title, amount_tiyin=d.amount, amount=model.format_amount(d.amount),
                    client_id=d.client_id or "", funnel_id=d.funnel_id, stage_id=d.stage_id,
@@ -158,8 +162,7 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
             resp.client.CopyFrom(client_pb(client))
         stage, user = self.svc.card_refs(p, deal)
         if stage is not None:
-            resp.stage.CopyFrom(pb.DealStage(id=stage.stage_id, name=stage.name, color=stage.color,
-                                             group_key=stage.group_key))
+            resp.stage.CopyFrom(stage_ref_pb(stage))
         if user is not None:
             resp.responsible.CopyFrom(pb.UserRef(id=user.id, name=user.name, active=user.active))
         return resp
@@ -195,8 +198,7 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
         return pb.GetBoardResponse(columns=[
             pb.BoardColumn(stage_id=c.stage_id, count=c.count, amount_tiyin=c.amount,
                            deals=[deal_pb(d) for d in c.deals],
-                           stage=pb.DealStage(id=c.stage.stage_id, name=c.stage.name, color=c.stage.color,
-                                              group_key=c.stage.group_key) if c.stage else None)
+                           stage=stage_ref_pb(c.stage) if c.stage else None)
             for c in columns])
 
     # tasks
@@ -252,6 +254,35 @@ class RecordsService(pb_grpc.RecordsServiceServicer):
 
     def DeleteNote(self, request, context):
         return pb.DeleteNoteResponse(note=note_pb(self.svc.delete_note(current_principal(), request.id)))
+
+
+    # reports
+    def GetFunnelReport(self, request, context):
+        per = request.period
+        r = self.svc.funnel_report(current_principal(), per.funnel_id, per.from_date, per.to_date,
+                                   request.responsible_id)
+        resp = pb.GetFunnelReportResponse(
+            funnel_id=r.period.funnel_id, from_date=r.period.first.isoformat(), to_date=r.period.last.isoformat(),
+            time_zone=r.period.time_zone, responsible_id=r.responsible_id, created=r.created, won=r.won,
+            lost=r.lost, won_amount_tiyin=r.won_amount,
+            stages=[pb.StageReport(stage=stage_ref_pb(f.stage), entered=f.entered, still_here=f.still_here,
+                                   moved_on=f.moved_on, won_later=f.won_later) for f in r.stages],
+            weeks=[pb.WeekReport(week_start=w.week_start.isoformat(), won=w.won, lost=w.lost,
+                                 won_amount_tiyin=w.won_amount) for w in r.weeks])
+        if r.average_days_to_win is not None:
+            resp.average_days_to_win = r.average_days_to_win
+        return resp
+
+    def GetTeamReport(self, request, context):
+        per = request.period
+        r = self.svc.team_report(current_principal(), per.funnel_id, per.from_date, per.to_date)
+        return pb.GetTeamReportResponse(
+            funnel_id=r.period.funnel_id, from_date=r.period.first.isoformat(), to_date=r.period.last.isoformat(),
+            time_zone=r.period.time_zone,
+            rows=[pb.ResponsibleReport(user=pb.UserRef(id=t.user.id, name=t.user.name, active=t.user.active),
+                                       open_deals=t.open_deals, open_amount_tiyin=t.open_amount, won=t.won,
+                                       won_amount_tiyin=t.won_amount, lost=t.lost, overdue_tasks=t.overdue_tasks)
+                  for t in r.rows])
 
 
 for _name in pb.DESCRIPTOR.services_by_name["RecordsService"].methods_by_name:

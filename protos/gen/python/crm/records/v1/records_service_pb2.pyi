@@ -749,3 +749,113 @@ class DeleteNoteResponse(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     note: Note
     def __init__(self, note: _Optional[_Union[Note, _Mapping]] = ...) -> None: ...
+
+class ReportPeriod(_message.Message):
+    __slots__ = ("funnel_id", "from_date", "to_date")
+    FUNNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    funnel_id: str
+    from_date: str
+    to_date: str
+    def __init__(self, funnel_id: _Optional[str] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ...) -> None: ...
+
+class GetFunnelReportRequest(_message.Message):
+    __slots__ = ("period", "responsible_id")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    RESPONSIBLE_ID_FIELD_NUMBER: _ClassVar[int]
+    period: ReportPeriod
+    responsible_id: str
+    def __init__(self, period: _Optional[_Union[ReportPeriod, _Mapping]] = ..., responsible_id: _Optional[str] = ...) -> None: ...
+
+class StageReport(_message.Message):
+    __slots__ = ("stage", "entered", "still_here", "moved_on", "won_later")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    ENTERED_FIELD_NUMBER: _ClassVar[int]
+    STILL_HERE_FIELD_NUMBER: _ClassVar[int]
+    MOVED_ON_FIELD_NUMBER: _ClassVar[int]
+    WON_LATER_FIELD_NUMBER: _ClassVar[int]
+    stage: DealStage
+    entered: int
+    still_here: int
+    moved_on: int
+    won_later: int
+    def __init__(self, stage: _Optional[_Union[DealStage, _Mapping]] = ..., entered: _Optional[int] = ..., still_here: _Optional[int] = ..., moved_on: _Optional[int] = ..., won_later: _Optional[int] = ...) -> None: ...
+
+class WeekReport(_message.Message):
+    __slots__ = ("week_start", "won", "lost", "won_amount_tiyin")
+    WEEK_START_FIELD_NUMBER: _ClassVar[int]
+    WON_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    WON_AMOUNT_TIYIN_FIELD_NUMBER: _ClassVar[int]
+    week_start: str
+    won: int
+    lost: int
+    won_amount_tiyin: int
+    def __init__(self, week_start: _Optional[str] = ..., won: _Optional[int] = ..., lost: _Optional[int] = ..., won_amount_tiyin: _Optional[int] = ...) -> None: ...
+
+class GetFunnelReportResponse(_message.Message):
+    __slots__ = ("funnel_id", "from_date", "to_date", "time_zone", "responsible_id", "stages", "created", "won", "lost", "won_amount_tiyin", "average_days_to_win", "weeks")
+    FUNNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    RESPONSIBLE_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    WON_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    WON_AMOUNT_TIYIN_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_DAYS_TO_WIN_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_FIELD_NUMBER: _ClassVar[int]
+    funnel_id: str
+    from_date: str
+    to_date: str
+    time_zone: str
+    responsible_id: str
+    stages: _containers.RepeatedCompositeFieldContainer[StageReport]
+    created: int
+    won: int
+    lost: int
+    won_amount_tiyin: int
+    average_days_to_win: float
+    weeks: _containers.RepeatedCompositeFieldContainer[WeekReport]
+    def __init__(self, funnel_id: _Optional[str] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., time_zone: _Optional[str] = ..., responsible_id: _Optional[str] = ..., stages: _Optional[_Iterable[_Union[StageReport, _Mapping]]] = ..., created: _Optional[int] = ..., won: _Optional[int] = ..., lost: _Optional[int] = ..., won_amount_tiyin: _Optional[int] = ..., average_days_to_win: _Optional[float] = ..., weeks: _Optional[_Iterable[_Union[WeekReport, _Mapping]]] = ...) -> None: ...
+
+class GetTeamReportRequest(_message.Message):
+    __slots__ = ("period",)
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    period: ReportPeriod
+    def __init__(self, period: _Optional[_Union[ReportPeriod, _Mapping]] = ...) -> None: ...
+
+class ResponsibleReport(_message.Message):
+    __slots__ = ("user", "open_deals", "open_amount_tiyin", "won", "won_amount_tiyin", "lost", "overdue_tasks")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    OPEN_DEALS_FIELD_NUMBER: _ClassVar[int]
+    OPEN_AMOUNT_TIYIN_FIELD_NUMBER: _ClassVar[int]
+    WON_FIELD_NUMBER: _ClassVar[int]
+    WON_AMOUNT_TIYIN_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_TASKS_FIELD_NUMBER: _ClassVar[int]
+    user: UserRef
+    open_deals: int
+    open_amount_tiyin: int
+    won: int
+    won_amount_tiyin: int
+    lost: int
+    overdue_tasks: int
+    def __init__(self, user: _Optional[_Union[UserRef, _Mapping]] = ..., open_deals: _Optional[int] = ..., open_amount_tiyin: _Optional[int] = ..., won: _Optional[int] = ..., won_amount_tiyin: _Optional[int] = ..., lost: _Optional[int] = ..., overdue_tasks: _Optional[int] = ...) -> None: ...
+
+class GetTeamReportResponse(_message.Message):
+    __slots__ = ("funnel_id", "from_date", "to_date", "time_zone", "rows")
+    FUNNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    funnel_id: str
+    from_date: str
+    to_date: str
+    time_zone: str
+    rows: _containers.RepeatedCompositeFieldContainer[ResponsibleReport]
+    def __init__(self, funnel_id: _Optional[str] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., time_zone: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[ResponsibleReport, _Mapping]]] = ...) -> None: ...

@@ -185,6 +185,16 @@ class RecordsServiceStub:
                 request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteRequest.SerializeToString,
                 response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteResponse.FromString,
                 _registered_method=True)
+        self.GetFunnelReport = channel.unary_unary(
+                '/crm.records.v1.RecordsService/GetFunnelReport',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetFunnelReportRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetFunnelReportResponse.FromString,
+                _registered_method=True)
+        self.GetTeamReport = channel.unary_unary(
+                '/crm.records.v1.RecordsService/GetTeamReport',
+                request_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetTeamReportRequest.SerializeToString,
+                response_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetTeamReportResponse.FromString,
+                _registered_method=True)
 
 
 class RecordsServiceServicer:
@@ -402,6 +412,21 @@ class RecordsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFunnelReport(self, request, context):
+        """GetFunnelReport answers, per stage of a deal funnel, how many deals were in it in a period and
+        where they went, with the period's created, won and lost deals (the reports read model).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTeamReport(self, request, context):
+        """GetTeamReport answers each responsible user's open, won and lost deals and overdue tasks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecordsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -554,6 +579,16 @@ def add_RecordsServiceServicer_to_server(servicer, server):
                     servicer.DeleteNote,
                     request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteRequest.FromString,
                     response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteResponse.SerializeToString,
+            ),
+            'GetFunnelReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFunnelReport,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetFunnelReportRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetFunnelReportResponse.SerializeToString,
+            ),
+            'GetTeamReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTeamReport,
+                    request_deserializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetTeamReportRequest.FromString,
+                    response_serializer=crm_dot_records_dot_v1_dot_records__service__pb2.GetTeamReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1367,6 +1402,60 @@ class RecordsService:
             '/crm.records.v1.RecordsService/DeleteNote',
             crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteRequest.SerializeToString,
             crm_dot_records_dot_v1_dot_records__service__pb2.DeleteNoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFunnelReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/GetFunnelReport',
+            crm_dot_records_dot_v1_dot_records__service__pb2.GetFunnelReportRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.GetFunnelReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTeamReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.records.v1.RecordsService/GetTeamReport',
+            crm_dot_records_dot_v1_dot_records__service__pb2.GetTeamReportRequest.SerializeToString,
+            crm_dot_records_dot_v1_dot_records__service__pb2.GetTeamReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
