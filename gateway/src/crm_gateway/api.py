@@ -106,6 +106,7 @@ class Operation:
     codes: dict = field(default_factory=dict)  # status -> the error codes this operation adds to GENERIC_CODES
     body_required: bool = True
     id_pattern: str = ""  # the regex an `{id}` path parameter matches (else any segment)
+    produces: str = ""  # a media type other than JSON the success answers in (e.g. text/csv), as a string
 
     def error_codes(self) -> dict[int, tuple[str, ...]]:
         """Every error status this operation can answer, with the error codes each status carries."""
@@ -224,7 +225,7 @@ class Api:
                   errors: tuple[int, ...] = (), form: bool = False,
                   description: str = "", example: dict | None = None,
                   extra_responses: dict | None = None, codes: dict | None = None,
-                  body_required: bool | None = None) -> Callable:
+                  body_required: bool | None = None, produces: str = "") -> Callable:
         """Register a view. `codes` names the error codes per status the view's backends answer beyond
         GENERIC_CODES; `body_required` False says an empty body is accepted (PATCH: "no change")."""
         rule = re.sub(r"\{(\w+)\}", lambda m: f"<{self.ids}:id>" if self.ids and m[1] == "id" else f"<{m[1]}>", path)
@@ -236,7 +237,7 @@ class Api:
                            endpoint=f"{self.bp.name}.{view.__name__}", description=description, example=example,
                            extra_responses=extra_responses or {}, codes=dict(codes or {}),
                            body_required=(method != "PATCH") if body_required is None else body_required,
-                           id_pattern=ID_CONVERTERS[self.ids].regex if self.ids else "")
+                           id_pattern=ID_CONVERTERS[self.ids].regex if self.ids else "", produces=produces)
             OPERATIONS.append(op)
             BY_ENDPOINT[op.endpoint] = op
 

@@ -11,7 +11,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm_gateway import errors
-from crm_gateway.blueprints import automation, billing, identity, ops, pipeline, records, web
+from crm_gateway.blueprints import automation, billing, identity, ops, pipeline, records, reports, web
 from crm_gateway.api import ID_CONVERTERS
 from crm_gateway.auth import SessionCache
 from crm_gateway.clients import Backends
@@ -28,7 +28,7 @@ log = logging.getLogger("crm_gateway.access")
 
 HTTP_REQUESTS = Counter("crm_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 HTTP_LATENCY = Histogram("crm_http_request_seconds", "HTTP request time", ["method", "endpoint"])
-BLUEPRINTS = (ops.bp, identity.bp, billing.bp, pipeline.bp, records.bp, automation.bp, web.bp)
+BLUEPRINTS = (ops.bp, identity.bp, billing.bp, pipeline.bp, records.bp, reports.bp, automation.bp, web.bp)
 
 
 @dataclass

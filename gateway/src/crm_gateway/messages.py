@@ -306,3 +306,47 @@ ERRORS.update({
                     "ru": "Эта роль ещё назначена пользователям: {users}. Сначала назначьте им другую роль.",
                     "uz": "Bu rol hali foydalanuvchilarga biriktirilgan: {users} ta. Avval ularga boshqa rol bering."},
 })
+
+# Reports (issue 28): a period the report can't cover.
+ERRORS.update({
+    "invalid_period": {"en": "The period's start is after its end.",
+                       "ru": "Начало периода позже его конца.",
+                       "uz": "Davr boshi uning oxiridan keyin."},
+    "period_too_long": {"en": "A report covers at most {max_years} years. Choose a shorter period.",
+                        "ru": "Отчёт охватывает не больше {max_years} лет. Выберите период короче.",
+                        "uz": "Hisobot ko‘pi bilan {max_years} yilni qamrab oladi. Qisqaroq davrni tanlang."},
+})
+
+# The reports' CSV columns (GET /api/v1/reports/funnel.csv and team.csv), in the Accept-Language language.
+CSV_COLUMNS: dict[str, dict[str, str]] = {
+    "stage": {"en": "Stage", "ru": "Этап", "uz": "Bosqich"},
+    "group": {"en": "Group", "ru": "Группа", "uz": "Guruh"},
+    "entered": {"en": "Entered", "ru": "Вошли", "uz": "Kirdi"},
+    "still_here": {"en": "Still here", "ru": "Остались", "uz": "Qoldi"},
+    "moved_on": {"en": "Moved on", "ru": "Ушли дальше", "uz": "O‘tib ketdi"},
+    "conversion_to_won": {"en": "Conversion to won", "ru": "Конверсия в успех", "uz": "Muvaffaqiyatga konversiya"},
+    "responsible": {"en": "Responsible", "ru": "Ответственный", "uz": "Mas’ul"},
+    "open_deals": {"en": "Open deals", "ru": "Открытые сделки", "uz": "Ochiq bitimlar"},
+    "open_amount": {"en": "Open amount, UZS", "ru": "Сумма открытых, сум", "uz": "Ochiq bitimlar summasi, so‘m"},
+    "won": {"en": "Won", "ru": "Успешные", "uz": "Yutilgan"},
+    "won_amount": {"en": "Won amount, UZS", "ru": "Сумма успешных, сум", "uz": "Yutilganlar summasi, so‘m"},
+    "lost": {"en": "Lost", "ru": "Проваленные", "uz": "Boy berilgan"},
+    "win_rate": {"en": "Win rate", "ru": "Доля успешных", "uz": "Yutish ulushi"},
+    "overdue_tasks": {"en": "Overdue tasks", "ru": "Просроченные задачи", "uz": "Muddati o‘tgan vazifalar"},
+}
+GROUP_NAMES: dict[str, dict[str, str]] = {
+    "unprocessed": {"en": "Unprocessed", "ru": "Необработанные", "uz": "Ko‘rib chiqilmagan"},
+    "in_progress": {"en": "In progress", "ru": "В работе", "uz": "Jarayonda"},
+    "failed": {"en": "Failed", "ru": "Проваленные", "uz": "Muvaffaqiyatsiz"},
+    "successful": {"en": "Successful", "ru": "Успешные", "uz": "Muvaffaqiyatli"},
+}
+
+
+def csv_column(key: str, lang: str) -> str:
+    texts = CSV_COLUMNS[key]
+    return texts.get(lang, texts["en"])
+
+
+def group_name(key: str, lang: str) -> str:
+    texts = GROUP_NAMES.get(key) or {"en": key}
+    return texts.get(lang, texts["en"])

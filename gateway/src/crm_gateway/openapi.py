@@ -78,7 +78,10 @@ def build_document(version: str = "1.0.0") -> dict:
             entry["security"] = [{"bearerAuth": []}]
         else:
             entry["security"] = []
-        if op.status == 204 or op.response is None:
+        if op.produces:
+            entry["responses"][str(op.status)] = {"description": _REASONS.get(op.status, "OK"), "content": {
+                op.produces: {"schema": {"type": "string"}}}}
+        elif op.status == 204 or op.response is None:
             entry["responses"][str(op.status)] = {"description": _REASONS.get(op.status, "OK")}
         else:
             entry["responses"][str(op.status)] = {"description": _REASONS.get(op.status, "OK"), "content": {

@@ -15,7 +15,7 @@ bp = Blueprint("web", __name__)
 
 DIST = pathlib.Path(__file__).resolve().parent.parent / "web_dist"
 # The first path segments the UI routes on the client (everything else stays the API's or a 404).
-UI_ROOTS = ("login", "signup", "forgot", "reset", "board", "deals", "clients", "tasks", "settings")
+UI_ROOTS = ("login", "signup", "forgot", "reset", "board", "deals", "clients", "tasks", "reports", "settings")
 CSP = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
     "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",

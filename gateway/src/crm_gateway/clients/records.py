@@ -9,7 +9,7 @@ from crm_gateway.clients import call, register_backend, stub
 SERVICE = "crm.records.v1.RecordsService"
 register_backend("records", (SERVICE,), idempotent=[(SERVICE, m) for m in (
     "ListCountries", "GetClient", "ListClients", "GetClientHistory", "GetDeal", "ListDeals", "GetDealHistory",
-    "GetBoard", "GetTask", "ListTasks", "ListTaskTypes", "ListNotes")])
+    "GetBoard", "GetTask", "ListTasks", "ListTaskTypes", "ListNotes", "GetFunnelReport", "GetTeamReport")])
 
 
 def _records() -> rgrpc.RecordsServiceStub:
@@ -150,3 +150,17 @@ def update_note(note_id: str, text: str) -> rpb.UpdateNoteResponse:
 
 def delete_note(note_id: str) -> rpb.DeleteNoteResponse:
     return call(_records().DeleteNote, rpb.DeleteNoteRequest(id=note_id))
+
+
+# ---- reports -------------------------------------------------------------------------------------
+def _period(funnel_id: str, from_date: str, to_date: str) -> rpb.ReportPeriod:
+    return rpb.ReportPeriod(funnel_id=funnel_id, from_date=from_date, to_date=to_date)
+
+
+def funnel_report(funnel_id: str, from_date: str, to_date: str, responsible_id: str) -> rpb.GetFunnelReportResponse:
+    return call(_records().GetFunnelReport, rpb.GetFunnelReportRequest(
+        period=_period(funnel_id, from_date, to_date), responsible_id=responsible_id))
+
+
+def team_report(funnel_id: str, from_date: str, to_date: str) -> rpb.GetTeamReportResponse:
+    return call(_records().GetTeamReport, rpb.GetTeamReportRequest(period=_period(funnel_id, from_date, to_date)))
