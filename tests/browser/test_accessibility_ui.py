@@ -99,8 +99,8 @@ def test_the_signed_out_forms_pass_axe_with_their_errors_shown(browser, company)
 
 
 # ---- signed in: every screen ------------------------------------------------------------------------------
-SCREENS = ["board", "deals", "clients", "deal-card", "client-card", "tasks", "settings-users", "settings-funnel",
-           "settings-fields", "settings-processes", "settings-billing"]
+SCREENS = ["board", "deals", "clients", "deal-card", "client-card", "tasks", "reports", "settings-users",
+           "settings-funnel", "settings-fields", "settings-processes", "settings-billing"]
 
 
 def page(company, screen: str) -> tuple[str, str]:
@@ -112,6 +112,7 @@ def page(company, screen: str) -> tuple[str, str]:
         "deal-card": (f"/deals/{company['deal']['id']}", "#deal-card #tasks li.task"),
         "client-card": (f"/clients/{company['client']['id']}", "#client-card #client-deals li"),
         "tasks": ("/tasks", "#tasks-overdue li.task"),
+        "reports": ("/reports", "#reports-page #report-summary"),
         "settings-users": ("/settings/users", "#users-table tbody tr"),
         "settings-funnel": ("/settings/funnel", "#funnel-editor .stage"),
         "settings-fields": ("/settings/fields", "#fields-page tr[data-field=source]"),
@@ -238,9 +239,10 @@ def test_the_keyboard_focus_is_visible(signed_in, company):
 
 
 # ---- 375 px -----------------------------------------------------------------------------------------------
-NARROW = ["board", "deal-card", "tasks", "deals", "clients", "client-card", "settings-users", "settings-funnel",
-          "settings-fields", "settings-processes", "settings-billing"]
-SHOTS = {"board": "a11y_board_375", "deal-card": "a11y_deal_card_375", "tasks": "a11y_tasks_375"}
+NARROW = ["board", "deal-card", "tasks", "reports", "deals", "clients", "client-card", "settings-users",
+          "settings-funnel", "settings-fields", "settings-processes", "settings-billing"]
+SHOTS = {"board": "a11y_board_375", "deal-card": "a11y_deal_card_375", "tasks": "a11y_tasks_375",
+         "reports": "a11y_reports_375"}
 
 WIDTHS = r"""
 const nav = [...document.querySelectorAll('.topbar nav a, .topbar .user-button')];

@@ -76,7 +76,8 @@ function TopBar({ me, path }: { me: Me; path: string }) {
       <span class="brand">{t("app")}</span>
       <nav>
         {nav.map((n) => (
-          <Link key={n.href} href={n.href} class={path.startsWith(n.href) ? "active" : ""} current={path.startsWith(n.href)}>
+          <Link key={n.href} href={n.href} class={path.startsWith(n.href) ? "active" : ""} id={`nav-${n.href.slice(1)}`}
+            current={path.startsWith(n.href)}>
             {t(n.label)}
           </Link>
         ))}

@@ -11,6 +11,7 @@ export interface Permissions {
   restore_records: boolean;
   manage_roles: boolean;
   manage_billing: boolean;
+  view_reports: boolean;
   [key: string]: boolean;
 }
 

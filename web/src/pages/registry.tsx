@@ -3,6 +3,7 @@ import type { JSX } from "preact";
 import type { TextKey } from "../i18n";
 import { RecordCard } from "./card";
 import { BoardPage, RecordsTable } from "./records";
+import { ReportsPage } from "./reports";
 import { TasksPage } from "./tasks";
 
 export interface Route {
@@ -18,4 +19,5 @@ export const routes: Route[] = [
   { pattern: "/clients", render: () => <RecordsTable entity="client" key="clients" />, nav: { href: "/clients", label: "nav_clients" } },
   { pattern: "/clients/:id", render: (p) => <RecordCard entity="client" id={p.id} key={p.id} /> },
   { pattern: "/tasks", render: () => <TasksPage />, nav: { href: "/tasks", label: "nav_tasks" } },
+  { pattern: "/reports", render: () => <ReportsPage />, nav: { href: "/reports", label: "nav_reports" } },
 ];

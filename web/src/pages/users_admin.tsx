@@ -21,7 +21,7 @@ export interface Role {
 
 export const PERMISSIONS = [
   "admin", "edit_phone", "manage_users", "manage_funnels", "manage_processes", "restore_records", "manage_roles",
-  "manage_billing",
+  "manage_billing", "view_reports",
 ] as const;
 
 /** Billing's count of seats in use (its active users); `follow()` re-reads it for a few seconds after a user is
