@@ -204,6 +204,7 @@ def write(R: dict, path: pathlib.Path) -> None:
           f"connections: p50 {fig(bm['p50_ms'], 1)} ms, p90 {fig(bm['p90_ms'], 1)} ms, {fig(bm['rps'])} req/s"
           f"{_errors(bm)} | p99 {fig(bm['p99_ms'], 1)} ms | {_floors(bm, A)} | ≤ 50 ms | "
           f"{verdict(bm['p99_ms']['median'] <= 50)} |")
+    _report_rows(w, G.get("reports"), R.get("load", {}).get("reports"))
     _cost_rows(w, G, E)
     w("")
 
@@ -249,6 +250,15 @@ def write(R: dict, path: pathlib.Path) -> None:
     if bm and bm.get("plan"):
         w("A big column's next page after the board's cursor, as `keyset_page` writes it:\n")
         w("```\n" + "\n".join(bm["plan"]) + "\n```\n")
+    rp = G.get("reports")
+    if rp and rp.get("plan"):
+        w("### Query plans of the funnel report's stages, the last quarter (PostgreSQL EXPLAIN ANALYZE)\n")
+        w("Records' own `ReportUseCases.day_statements`: the quarter's days of every stage; what sat in the open "
+          "stages when it began is what they hold now (`report_held`) less the days since (the quarter's and the "
+          "days after it), or the days before it, whichever are fewer (here the days since): never the stays or "
+          "the history:\n")
+        for name in ("period", "after", "before"):
+            w("```\n" + "\n".join(rp["plan"].get(name, [])) + "\n```\n")
 
     # ---- CPU per request
     cpu_rows = [(label, G[key].get("cpu_ms_per_request")) for key, label in (
@@ -370,3 +380,26 @@ def _cost_rows(w, G: dict, E: dict) -> None:
         total = sum(cpu.values())
         w(f"| 9 | CPU per request (issue 26), {label}, 16 connections: every process of the system | "
           f"{total:.2f} ms | {total / floor:.1f}× E ({floor:.2f} ms) | ≤ {target}× E | {verdict(total <= target * floor)} |")
+
+
+def _report_rows(w, rp: dict | None, load: dict | None) -> None:
+    """Goal 10 (issue 28): the funnel and team reports one at a time per period, and at 16 connections."""
+    if not rp:
+        return
+    size = (f"{load['deals']:,} deals, {load['stage_changes']:,} stage changes ({load['stays']:,} stays, "
+            f"{load.get('days', 0):,} stage-days)" if load else f"{rp['stays']:,} stays")
+    labels = {"this_month": "this month so far", "last_quarter": "the last quarter",
+              "last_12_months": "the last 12 months", "three_years": "three years (the longest period)"}
+    for name, entry in rp["periods"].items():
+        f = entry["figures"]
+        w(f"| 10 | funnel report `GET /reports/funnel`, {labels.get(name, name)} ({entry['from']} – {entry['to']}), "
+          f"one at a time, {rp['calls']} calls over {size}: {f['entered_first_stage']:,} deals entered the first "
+          f"stage, {f['created']:,} created, {f['won']:,} won, {f['lost']:,} lost; p50 "
+          f"{_f(entry['funnel']['p50_ms'], 1)} ms; the team report p50 / p99 {_f(entry['team']['p50_ms'], 1)} / "
+          f"{_f(entry['team']['p99_ms'], 1)} ms | "
+          f"p99 {_f(entry['funnel']['p99_ms'], 1)} ms | | ≤ 200 ms | {verdict(entry['funnel']['p99_ms'] <= 200)} |")
+    wq = rp.get("wrk_last_quarter")
+    if wq:
+        w(f"| 10 | … the last quarter's funnel report at 16 connections: {fig(wq['rps'])} req/s, p50 "
+          f"{fig(wq['p50_ms'], 1)} ms{_errors(wq)}, CPU {_f(wq.get('cpu_ms_per_request'), 1)} ms a report | p99 "
+          f"{fig(wq['p99_ms'], 1)} ms | | (context) | |")
