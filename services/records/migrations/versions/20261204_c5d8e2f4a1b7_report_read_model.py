@@ -1,5 +1,6 @@
 """the reports' read model: report_deals, report_stays (a deal's stays in stages, from its events),
-report_days (what the stays of a stage did each day) and report_held (what each stage holds now)
+report_days and report_weeks (what the stays of a stage did each day, each week), report_held (what each
+stage holds now)
 
 Why: `crm_records.service_layer.report_feed`. The funnel and team reports count stays, never the history.
 
@@ -64,19 +65,20 @@ def upgrade() -> None:
                               postgresql_where=sa.text(AGAIN), sqlite_where=sa.text(AGAIN))
         batch_op.create_index('ix_report_stays_reopened', ['company_id', 'funnel_id', 'entered_at'], unique=False,
                               postgresql_where=sa.text(REOPENED), sqlite_where=sa.text(REOPENED))
-    op.create_table('report_days',
-    sa.Column('company_id', sa.String(length=36), nullable=False),
-    sa.Column('funnel_id', sa.String(length=36), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('stage_id', sa.String(length=36), nullable=False),
-    sa.Column('responsible_id', sa.String(length=36), nullable=False),
-    sa.Column('stage_group', sa.String(length=16), nullable=False),
-    *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS],
-    sa.Column('reached_amount', BIG_ID, nullable=False),
-    sa.Column('reached_days', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('company_id', 'funnel_id', 'day', 'stage_id', 'responsible_id',
-                            name=op.f('pk_report_days'))
-    )
+    for table, span in (("report_days", "day"), ("report_weeks", "week")):
+        op.create_table(table,
+        sa.Column('company_id', sa.String(length=36), nullable=False),
+        sa.Column('funnel_id', sa.String(length=36), nullable=False),
+        sa.Column('stage_id', sa.String(length=36), nullable=False),
+        sa.Column('responsible_id', sa.String(length=36), nullable=False),
+        sa.Column('stage_group', sa.String(length=16), nullable=False),
+        *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS],
+        sa.Column('reached_amount', BIG_ID, nullable=False),
+        sa.Column('reached_days', sa.Float(), nullable=False),
+        sa.Column(span, sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint('company_id', 'funnel_id', span, 'stage_id', 'responsible_id',
+                                name=op.f(f'pk_{table}'))
+        )
     op.create_table('report_held',
     sa.Column('company_id', sa.String(length=36), nullable=False),
     sa.Column('funnel_id', sa.String(length=36), nullable=False),
@@ -92,6 +94,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('report_held')
+    op.drop_table('report_weeks')
     op.drop_table('report_days')
     with op.batch_alter_table('report_stays', schema=None) as batch_op:
         batch_op.drop_index('ix_report_stays_deal')

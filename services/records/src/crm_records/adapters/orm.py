@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, PrimaryKeyConstraint, String, \
+    Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_platform.db import TenantLed, TenantScoped
@@ -240,29 +241,43 @@ class ReportStay(TenantLed, Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)  # the deal is deleted (it leaves the reports)
 
 
-class ReportDay(Base):
-    """What the stays of one stage and one responsible user did on one day of the company's: a report of any
-    period sums its days (and, for what sat in a stage when it began, the days before), never its stays.
-    Kept by `report_feed` in the same transaction as the stays it counts (each change of a stay takes its
-    old counts away and adds its new ones)."""
+class StayCounts:
+    """What the stays of one stage and one responsible user did in a span of the company's days (a day's,
+    a week's): the columns `report_feed.counts` adds up."""
 
-    __tablename__ = "report_days"
     company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     funnel_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    day: Mapped[_dt.date] = mapped_column(Date, primary_key=True)
     stage_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     responsible_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     stage_group: Mapped[str] = mapped_column(String(16))
-    entries: Mapped[int] = mapped_column(Integer, default=0)  # stays that began this day
+    entries: Mapped[int] = mapped_column(Integer, default=0)  # stays that began then
     firsts: Mapped[int] = mapped_column(Integer, default=0)  # … that were the deal's first in the stage
     firsts_won: Mapped[int] = mapped_column(Integer, default=0)  # … of those, of deals that won after
-    exits: Mapped[int] = mapped_column(Integer, default=0)  # stays that ended this day
+    exits: Mapped[int] = mapped_column(Integer, default=0)  # stays that ended then
     entries_won: Mapped[int] = mapped_column(Integer, default=0)  # entries of deals that won after
     exits_won: Mapped[int] = mapped_column(Integer, default=0)  # exits of deals that won after
-    created: Mapped[int] = mapped_column(Integer, default=0)  # deals created this day
+    created: Mapped[int] = mapped_column(Integer, default=0)  # deals created then
     reached: Mapped[int] = mapped_column(Integer, default=0)  # first entries into the stage's (final) group
     reached_amount: Mapped[int] = mapped_column(Money, default=0)  # … their deals' amounts (tiyin)
     reached_days: Mapped[float] = mapped_column(Float, default=0.0)  # … days from their deals' creation
+
+
+class ReportDay(StayCounts, Base):
+    """A day's counts of the company's: a report of any period sums its days at its edges and its whole weeks
+    (`ReportWeek`) between, never its stays. Kept by `report_feed` in the same transaction as the stays it
+    counts (each change of a stay takes its old counts away and adds its new ones)."""
+
+    __tablename__ = "report_days"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "funnel_id", "day", "stage_id", "responsible_id"),)
+    day: Mapped[_dt.date] = mapped_column(Date, primary_key=True)
+
+
+class ReportWeek(StayCounts, Base):
+    """A week's counts (Monday to Sunday of the company's days): the sum of its seven days, kept with them."""
+
+    __tablename__ = "report_weeks"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "funnel_id", "week", "stage_id", "responsible_id"),)
+    week: Mapped[_dt.date] = mapped_column(Date, primary_key=True)  # its Monday
 
 
 class ReportHeld(Base):

@@ -81,12 +81,11 @@ def make_consumer(svc: RecordsService, bootstrap: str, group: str = CONSUMER_GRO
 
 
 def report_subscriptions() -> list[Subscription]:
-    """Records' own deal events, into the reports' read model."""
-    f = report_feed
-    return [Subscription(rev.DealCreated, f.on_created), Subscription(rev.DealStageChanged, f.on_stage_changed),
-            Subscription(rev.DealResponsibleChanged, f.on_responsible_changed),
-            Subscription(rev.DealUpdated, f.on_updated), Subscription(rev.DealDeleted, f.on_deleted),
-            Subscription(rev.DealRestored, f.on_restored)]
+    """Records' own deal events, into the reports' read model: a poll's events of one company together (one
+    transaction, the days written once), else one by one."""
+    return [Subscription(cls, report_feed.apply_event, batch_handler=report_feed.apply_events)
+            for cls in (rev.DealCreated, rev.DealStageChanged, rev.DealResponsibleChanged, rev.DealUpdated,
+                        rev.DealDeleted, rev.DealRestored)]
 
 
 def make_reports_consumer(svc: RecordsService, bootstrap: str, group: str = REPORTS_GROUP) -> IdempotentConsumer:

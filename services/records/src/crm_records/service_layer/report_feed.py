@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crm.records.events.v1 import records_events_pb2 as ev
-from crm_records.adapters.orm import ReportDay, ReportDeal, ReportHeld, ReportStay
+from crm_records.adapters.orm import ReportDay, ReportDeal, ReportHeld, ReportStay, ReportWeek
 from crm_records.domain import model
 from crm_records.service_layer.tasks import TaskUseCases
 
@@ -69,15 +69,11 @@ def counts(stay: ReportStay, zone: zoneinfo.ZoneInfo) -> dict[Key, Counter]:
 
 
 class DealStays:
-    """A deal's stays while one event changes them: their counts before, and the days moved by the change."""
+    """A deal's stays while events change them: their counts are taken out of `delta` when loaded and put
+    back (new) by `finish`; `new`: the deal was not in the read model before its first event here."""
 
-    def __init__(self, s: Session, row: ReportDeal):
-        self.s, self.row = s, row
-        self.zone = _zone(s, row.company_id)
-        self.stays = list(s.execute(select(ReportStay).where(ReportStay.company_id == row.company_id,
-                                                             ReportStay.deal_id == row.id)
-                                    .order_by(ReportStay.entered_at, ReportStay.id)).scalars())
-        self.delta: dict[Key, Counter] = defaultdict(Counter)
+    def __init__(self, s: Session, row: ReportDeal, stays: list[ReportStay], zone, delta, new: bool):
+        self.s, self.row, self.stays, self.zone, self.delta, self.new = s, row, stays, zone, delta, new
         self._add(-1)
 
     def _add(self, sign: int) -> None:
@@ -85,6 +81,9 @@ class DealStays:
             for key, values in counts(stay, self.zone).items():
                 for name, v in values.items():
                     self.delta[key][name] += sign * v
+
+    def finish(self) -> None:
+        self._add(+1)
 
     def enter(self, msg, *, created: bool) -> None:
         """The deal's new stay in the stage of `msg`'s snapshot, after its earlier ones."""
@@ -107,38 +106,55 @@ class DealStays:
         self.s.add(stay)
         self.stays.append(stay)
 
-    def save(self) -> None:
-        """Add the stays' new counts and write every day, and every stage's holding, that moved."""
-        self._add(+1)
-        dialect = self.s.get_bind().dialect.name
-        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        insert = upsert(ReportDay)
-        held: dict[tuple, Counter] = defaultdict(Counter)
-        for (funnel_id, day, stage_id, group, responsible), values in self.delta.items():
-            held[(funnel_id, stage_id, group, responsible)].update(
-                held=values.get("entries", 0) - values.get("exits", 0),
-                held_won=values.get("entries_won", 0) - values.get("exits_won", 0),
-                held_amount=values.get("held_amount", 0))
-            values = {k: v for k, v in values.items() if v and k != "held_amount"}
-            if not values:
-                continue
-            row = {name: 0 for name in ("entries", "firsts", "firsts_won", "exits", "entries_won", "exits_won",
-                                        "created", "reached", "reached_amount")}
-            row.update(values, reached_days=values.get("reached_days", 0.0))
-            stmt = insert.values(company_id=self.row.company_id, funnel_id=funnel_id, day=day,
-                                 stage_id=stage_id, responsible_id=responsible, stage_group=group, **row)
-            self.s.execute(stmt.on_conflict_do_update(
-                index_elements=["company_id", "funnel_id", "day", "stage_id", "responsible_id"],
-                set_={name: getattr(ReportDay, name) + stmt.excluded[name] for name in values}))
-        for (funnel_id, stage_id, group, responsible), values in held.items():
-            if not any(values.values()):
-                continue
-            stmt = upsert(ReportHeld).values(company_id=self.row.company_id, funnel_id=funnel_id, stage_id=stage_id,
-                                             responsible_id=responsible, stage_group=group, **{
-                                                 name: values[name] for name in HELD})
-            self.s.execute(stmt.on_conflict_do_update(
-                index_elements=["company_id", "funnel_id", "stage_id", "responsible_id"],
-                set_={name: getattr(ReportHeld, name) + stmt.excluded[name] for name in HELD}))
+    def change(self, **values) -> None:
+        """Set `values` on the deal's row and on every one of its stays."""
+        for target in (self.row, *self.stays):
+            for name, value in values.items():
+                setattr(target, name, value)
+
+
+COUNT_COLUMNS = ("entries", "firsts", "firsts_won", "exits", "entries_won", "exits_won", "created", "reached",
+                 "reached_amount", "reached_days")
+
+
+def monday(day: _dt.date) -> _dt.date:
+    return day - _dt.timedelta(days=day.weekday())
+
+
+def write_days(s: Session, company_id: str, delta: dict[Key, Counter]) -> None:
+    """Add `delta` to the days, their weeks and what each stage holds: one statement a day (a week, a stage)
+    that moved."""
+    upsert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    weeks: dict[tuple, Counter] = defaultdict(Counter)
+    held: dict[tuple, Counter] = defaultdict(Counter)
+    for (funnel_id, day, stage_id, group, responsible), values in delta.items():
+        held[(funnel_id, stage_id, group, responsible)].update(
+            held=values.get("entries", 0) - values.get("exits", 0),
+            held_won=values.get("entries_won", 0) - values.get("exits_won", 0),
+            held_amount=values.get("held_amount", 0))
+        values = {k: v for k, v in values.items() if v and k != "held_amount"}
+        if values:
+            weeks[(funnel_id, monday(day), stage_id, group, responsible)].update(values)
+            _add(s, upsert, ReportDay, company_id, funnel_id, stage_id, group, responsible, values, day=day)
+    for (funnel_id, week, stage_id, group, responsible), values in weeks.items():
+        values = {k: v for k, v in values.items() if v}
+        if values:
+            _add(s, upsert, ReportWeek, company_id, funnel_id, stage_id, group, responsible, values, week=week)
+    for (funnel_id, stage_id, group, responsible), values in held.items():
+        values = {k: v for k, v in values.items() if v}
+        if values:
+            _add(s, upsert, ReportHeld, company_id, funnel_id, stage_id, group, responsible, values)
+
+
+def _add(s: Session, upsert, table, company_id, funnel_id, stage_id, group, responsible, values, **span) -> None:
+    """Add `values` to one row of `table` (made with zeros when missing)."""
+    names = HELD if table is ReportHeld else COUNT_COLUMNS
+    stmt = upsert(table).values(company_id=company_id, funnel_id=funnel_id, stage_id=stage_id,
+                                responsible_id=responsible, stage_group=group, **span,
+                                **{name: values.get(name, 0) for name in names})
+    s.execute(stmt.on_conflict_do_update(
+        index_elements=["company_id", "funnel_id", *span, "stage_id", "responsible_id"],
+        set_={name: getattr(table, name) + stmt.excluded[name] for name in values}))
 
 
 def _zone(s: Session, company_id: str) -> zoneinfo.ZoneInfo:
@@ -148,66 +164,82 @@ def _zone(s: Session, company_id: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(model.DEFAULT_TIME_ZONE)
 
 
-def _deal(s: Session, msg) -> tuple[ReportDeal, DealStays, bool]:
-    """The deal's row and stays; made from the event's snapshot (third: True) when the deal is new here."""
-    snap, cid = msg.deal, msg.metadata.company_id
-    row = s.get(ReportDeal, snap.id)
-    new = row is None
-    if new:
-        row = ReportDeal(id=snap.id, company_id=cid, funnel_id=snap.funnel_id, stage_group=snap.stage_group_key,
-                         responsible_id=snap.responsible_id, amount=snap.amount_tiyin, created_at=_at(msg),
-                         deleted=False)
-        s.add(row)
-    return row, DealStays(s, row), new
+# ---- what each event does to its deal's stays -------------------------------------------------------
+def _created(d: DealStays, msg: ev.DealCreated) -> None:
+    if d.new:
+        d.enter(msg, created=True)
 
 
-def on_created(s: Session, msg: ev.DealCreated) -> None:
-    _, stays, new = _deal(s, msg)
-    if new:
-        stays.enter(msg, created=True)
-    stays.save()
-
-
-def on_stage_changed(s: Session, msg: ev.DealStageChanged) -> None:
-    row, stays, new = _deal(s, msg)
-    if not new:  # (a deal new to the read model joins it in the stage it is in now)
+def _stage_changed(d: DealStays, msg: ev.DealStageChanged) -> None:
+    if not d.new:  # (a deal new to the read model joins it in the stage it is in now)
         at = _at(msg)
-        for stay in stays.stays:
+        for stay in d.stays:
             if stay.left_at is None:
                 stay.left_at = at
                 if stay.stage_group in FINAL_GROUPS:
                     stay.reopened_at = at
-        row.funnel_id, row.stage_group = msg.deal.funnel_id, msg.deal.stage_group_key
-        row.amount, row.responsible_id = msg.deal.amount_tiyin, msg.deal.responsible_id
-    stays.enter(msg, created=False)
-    stays.save()
+        d.row.funnel_id, d.row.stage_group = msg.deal.funnel_id, msg.deal.stage_group_key
+        d.row.amount, d.row.responsible_id = msg.deal.amount_tiyin, msg.deal.responsible_id
+    d.enter(msg, created=False)
 
 
-def _change(s: Session, msg, **values) -> None:
-    """Set `values` on the deal's row and on every one of its stays."""
-    row, stays, new = _deal(s, msg)
-    if new:
-        stays.enter(msg, created=False)
-    for target in (row, *stays.stays):
-        for name, value in values.items():
-            setattr(target, name, value)
-    stays.save()
+def _joined(change):
+    """An event that changes what a deal is; a deal new to the read model first joins it where it is."""
+    def apply(d: DealStays, msg) -> None:
+        if d.new:
+            d.enter(msg, created=False)
+        d.change(**change(msg))
+    return apply
 
 
-def on_responsible_changed(s: Session, msg: ev.DealResponsibleChanged) -> None:
-    """Reports follow the deal's current responsible: all its stays move with it."""
-    _change(s, msg, responsible_id=msg.deal.responsible_id)
+APPLY = {
+    ev.DealCreated: _created,
+    ev.DealStageChanged: _stage_changed,
+    # reports follow the deal's current responsible and amount: all its stays move with it
+    ev.DealResponsibleChanged: _joined(lambda msg: {"responsible_id": msg.deal.responsible_id}),
+    ev.DealUpdated: _joined(lambda msg: {"amount": msg.deal.amount_tiyin}),
+    # a deleted deal leaves every report, and comes back, stays and all, when restored
+    ev.DealDeleted: _joined(lambda msg: {"deleted": True}),
+    ev.DealRestored: _joined(lambda msg: {"deleted": False}),
+}
 
 
-def on_updated(s: Session, msg: ev.DealUpdated) -> None:
-    """The won sums are of the deal's current amount."""
-    _change(s, msg, amount=msg.deal.amount_tiyin)
+def apply_events(s: Session, messages: list) -> set[str]:
+    """Apply deal events (of one company, each deal's in order) in one transaction: their deals' rows and
+    stays read with two statements, the days written once for all (the consumer's batch handler; one event
+    alone is the one-by-one path). Leaves none undone."""
+    if not messages:
+        return set()
+    company_id = messages[0].metadata.company_id
+    ids = list(dict.fromkeys(m.deal.id for m in messages))
+    rows = {r.id: r for r in s.execute(select(ReportDeal).where(ReportDeal.id.in_(ids))).scalars()}
+    held_stays: dict[str, list[ReportStay]] = defaultdict(list)
+    for stay in s.execute(select(ReportStay).where(ReportStay.company_id == company_id, ReportStay.deal_id.in_(ids))
+                          .order_by(ReportStay.entered_at, ReportStay.id)).scalars():
+        held_stays[stay.deal_id].append(stay)
+    zone = _zone(s, company_id)
+    delta: dict[Key, Counter] = defaultdict(Counter)
+    deals: dict[str, DealStays] = {}
+    for msg in messages:
+        snap = msg.deal
+        d = deals.get(snap.id)
+        if d is None:
+            row = rows.get(snap.id)
+            if row is None:
+                row = ReportDeal(id=snap.id, company_id=company_id, funnel_id=snap.funnel_id,
+                                 stage_group=snap.stage_group_key, responsible_id=snap.responsible_id,
+                                 amount=snap.amount_tiyin, created_at=_at(msg), deleted=False)
+                s.add(row)
+            d = deals[snap.id] = DealStays(s, row, held_stays.get(snap.id, []), zone, delta, new=snap.id not in rows)
+        APPLY[type(msg)](d, msg)
+        d.new = False
+    for d in deals.values():
+        d.finish()
+    s.flush()
+    write_days(s, company_id, delta)
+    return set()
 
 
-def on_deleted(s: Session, msg: ev.DealDeleted) -> None:
-    """A deleted deal leaves every report (and comes back, stays and all, when restored)."""
-    _change(s, msg, deleted=True)
-
-
-def on_restored(s: Session, msg: ev.DealRestored) -> None:
-    _change(s, msg, deleted=False)
+def apply_event(s: Session, msg) -> None:
+    """One deal event (the one-by-one path)."""
+    apply_events(s, [msg])

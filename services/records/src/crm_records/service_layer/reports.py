@@ -37,7 +37,7 @@ from crm_platform.context import Principal
 from crm_platform.db import utcnow
 from crm_platform.errors import FieldCollector, InvalidArgument, NotFound, PermissionDenied
 from crm_records.adapters.directory import UserInfo
-from crm_records.adapters.orm import ReportDay, ReportHeld, ReportStay, Task
+from crm_records.adapters.orm import ReportDay, ReportHeld, ReportStay, ReportWeek, Task
 from crm_records.domain import model
 from crm_records.service_layer.tasks import TaskUseCases
 from crm_records.service_layer.writes import RecordsBase
@@ -211,17 +211,6 @@ class ReportUseCases(RecordsBase):
 
     # ---- the queries ---------------------------------------------------------------------------------
     @staticmethod
-    def _days_of(p: Principal, period: Period, responsible_id: str):
-        conds = [ReportDay.company_id == p.company_id, ReportDay.funnel_id == period.funnel_id]
-        if responsible_id:
-            conds.append(ReportDay.responsible_id == responsible_id)
-        return conds
-
-    def _in_days(self, p: Principal, period: Period, responsible_id: str):
-        return (*self._days_of(p, period, responsible_id), ReportDay.day >= period.first,
-                ReportDay.day <= period.last)
-
-    @staticmethod
     def _came(p: Principal, period: Period, responsible_id: str):
         """Live stays that began in the period."""
         conds = [ReportStay.company_id == p.company_id, ReportStay.funnel_id == period.funnel_id,
@@ -250,43 +239,85 @@ class ReportUseCases(RecordsBase):
                 "reached_amount", "reached_days")
 
     @staticmethod
-    def _week_key(period: Period, dialect: str):
-        """A day's week: its index into `period.weeks()`."""
+    def _week_key(period: Period, column, dialect: str):
+        """The week of a day or of a week's Monday (`column`): its index into `period.weeks()`."""
         monday = period.weeks()[0][0]
         if dialect == "postgresql":
-            return (ReportDay.day - monday) // 7
-        return cast(func.julianday(ReportDay.day) - func.julianday(monday.isoformat()), Integer) // 7
+            return (column - monday) // 7
+        return cast(func.julianday(column) - func.julianday(monday.isoformat()), Integer) // 7
+
+    @staticmethod
+    def _spans(lo: _dt.date | None, hi: _dt.date | None) -> list[tuple]:
+        """Days `lo`..`hi` (None: unbounded) as (table, its date column, first, last) parts: the whole weeks
+        between from `report_weeks`, the days at the edges from `report_days`."""
+        first_whole = None if lo is None else lo + _dt.timedelta(days=-lo.weekday() % 7)
+        end_whole = None if hi is None else hi - _dt.timedelta(days=(hi.weekday() + 1) % 7)  # a Sunday
+        if first_whole is not None and end_whole is not None and first_whole > end_whole:
+            return [(ReportDay, ReportDay.day, lo, hi)]
+        parts = [(ReportWeek, ReportWeek.week, first_whole,
+                  None if end_whole is None else end_whole - _dt.timedelta(days=6))]
+        if lo is not None and lo < first_whole:
+            parts.append((ReportDay, ReportDay.day, lo, first_whole - _dt.timedelta(days=1)))
+        if hi is not None and end_whole < hi:
+            parts.append((ReportDay, ReportDay.day, end_whole + _dt.timedelta(days=1), hi))
+        return parts
+
+    @staticmethod
+    def _of(table, p: Principal, period: Period, responsible_id: str, column=None, lo=None, hi=None):
+        conds = [table.company_id == p.company_id, table.funnel_id == period.funnel_id]
+        if responsible_id:
+            conds.append(table.responsible_id == responsible_id)
+        if lo is not None:
+            conds.append(column >= lo)
+        if hi is not None:
+            conds.append(column <= hi)
+        return conds
 
     def day_statements(self, p: Principal, period: Period, responsible_id: str, dialect: str = "postgresql"):
-        """The period's days summed per stage and week (what every figure is folded from, in one read); and,
-        per open stage, the entries less exits (all, and of deals won later) of the days before it, and of
-        the days after it: what sat there when it began is the first, or what it holds now less the period's
-        and the later days' (`_sat`)."""
-        week = self._week_key(period, dialect)
-        came = (select(ReportDay.stage_id, func.min(ReportDay.stage_group), week,
-                       *[func.sum(getattr(ReportDay, name)) for name in self.DAY_SUMS])
-                .where(*self._in_days(p, period, responsible_id)).group_by(ReportDay.stage_id, week))
+        """Three lists of statements, one per part of `_spans`: the period's counts summed per stage and week
+        (what every figure is folded from); and, per open stage, the entries less exits (all, and of deals
+        won later) before the period and after it: what sat there when it began is the first, or what it
+        holds now less the period's and the later ones (`_sat`)."""
+        def came(table, column, lo, hi):
+            week = self._week_key(period, column, dialect)
+            return (select(table.stage_id, func.min(table.stage_group), week,
+                           *[func.sum(getattr(table, name)) for name in self.DAY_SUMS])
+                    .where(*self._of(table, p, period, responsible_id, column, lo, hi))
+                    .group_by(table.stage_id, week))
 
-        def net(*when):
-            return (select(ReportDay.stage_id, func.sum(ReportDay.entries - ReportDay.exits),
-                           func.sum(ReportDay.entries_won - ReportDay.exits_won))
-                    .where(*self._days_of(p, period, responsible_id), ReportDay.stage_group.in_(OPEN_GROUPS), *when)
-                    .group_by(ReportDay.stage_id))
+        def net(table, column, lo, hi):
+            return (select(table.stage_id, func.sum(table.entries - table.exits),
+                           func.sum(table.entries_won - table.exits_won))
+                    .where(*self._of(table, p, period, responsible_id, column, lo, hi),
+                           table.stage_group.in_(OPEN_GROUPS))
+                    .group_by(table.stage_id))
 
-        return came, net(ReportDay.day < period.first), net(ReportDay.day > period.last)
+        day = _dt.timedelta(days=1)
+        return ([came(*part) for part in self._spans(period.first, period.last)],
+                [net(*part) for part in self._spans(None, period.first - day)],
+                [net(*part) for part in self._spans(period.last + day, None)])
+
+    @staticmethod
+    def _net(s, statements) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for statement in statements:
+            for sid, n, w in s.execute(statement):
+                total = out.setdefault(sid, [0, 0])
+                total[0], total[1] = total[0] + int(n or 0), total[1] + int(w or 0)
+        return out
 
     def _sat(self, s, p: Principal, period: Period, responsible_id: str,
              came: dict[str, tuple[str, Counter]]) -> dict[str, tuple[int, int]]:
         """Per open stage, the deals in it when the period began (and of them, the ones won later): from the
         days before it, or from what it holds now less the days since, whichever are fewer days to read."""
         _, before, after = self.day_statements(p, period, responsible_id, s.get_bind().dialect.name)
-        first_day = s.execute(select(func.min(ReportDay.day)).where(*self._days_of(p, period, responsible_id))) \
-            .scalar()
+        first_day = s.execute(select(func.min(ReportDay.day)).where(
+            *self._of(ReportDay, p, period, responsible_id))).scalar()
         if first_day is None:
             return {}
         today = utcnow().astimezone(zoneinfo.ZoneInfo(period.time_zone)).date()
         if (period.first - first_day).days <= (today - period.first).days:
-            return {sid: (int(n), int(w)) for sid, n, w in s.execute(before)}
+            return {sid: (n, w) for sid, (n, w) in self._net(s, before).items()}
         held_q = select(ReportHeld.stage_id, func.sum(ReportHeld.held), func.sum(ReportHeld.held_won)).where(
             ReportHeld.company_id == p.company_id, ReportHeld.funnel_id == period.funnel_id,
             ReportHeld.stage_group.in_(OPEN_GROUPS), *([ReportHeld.responsible_id == responsible_id]
@@ -294,7 +325,7 @@ class ReportUseCases(RecordsBase):
         out = {sid: [int(n), int(w)] for sid, n, w in s.execute(held_q)}
         since = [(sid, v["entries"] - v["exits"], v["entries_won"] - v["exits_won"])
                  for sid, (group, v) in came.items() if group in OPEN_GROUPS]
-        for sid, n, w in since + list(s.execute(after)):
+        for sid, n, w in since + [(sid, n, w) for sid, (n, w) in self._net(s, after).items()]:
             held = out.setdefault(sid, [0, 0])
             held[0], held[1] = held[0] - int(n), held[1] - int(w)
         return {sid: (n, w) for sid, (n, w) in out.items()}
@@ -332,14 +363,17 @@ class ReportUseCases(RecordsBase):
                 yield key, stay.stage_group, 1, stay.amount, \
                     (entered - model.aware(stay.deal_created_at)).total_seconds() / 86400
 
-    def reached_statement(self, p: Principal, period: Period, responsible_id: str, by: str, dialect: str):
+    def reached_statements(self, p: Principal, period: Period, responsible_id: str, by: str, dialect: str):
         """The final groups' first reaches in the period (deals, amount, days to win) per week (`by` "week":
         the index into `period.weeks()`) or per responsible user (`by` "responsible_id")."""
-        key = self._week_key(period, dialect) if by == "week" else ReportDay.responsible_id
-        return (select(key.label("key"), ReportDay.stage_group, func.sum(ReportDay.reached),
-                       func.sum(ReportDay.reached_amount), func.sum(ReportDay.reached_days))
-                .where(*self._in_days(p, period, responsible_id), ReportDay.stage_group.in_(FINAL_GROUPS))
-                .group_by(key, ReportDay.stage_group))
+        def part(table, column, lo, hi):
+            key = self._week_key(period, column, dialect) if by == "week" else table.responsible_id
+            return (select(key.label("key"), table.stage_group, func.sum(table.reached),
+                           func.sum(table.reached_amount), func.sum(table.reached_days))
+                    .where(*self._of(table, p, period, responsible_id, column, lo, hi),
+                           table.stage_group.in_(FINAL_GROUPS))
+                    .group_by(key, table.stage_group))
+        return [part(*span) for span in self._spans(period.first, period.last)]
 
     def funnel_report(self, p: Principal, funnel_id: str, from_date: str, to_date: str,
                       responsible_id: str = "") -> FunnelReport:
@@ -351,11 +385,12 @@ class ReportUseCases(RecordsBase):
             again = self._again(s, p, period, responsible_id)
             came: dict[str, tuple[str, Counter]] = {}
             reached = []
-            for sid, group, week, *sums in s.execute(self.day_statements(p, period, responsible_id, dialect)[0]):
-                v = dict(zip(self.DAY_SUMS, (x or 0 for x in sums)))
-                came.setdefault(sid, (group, Counter()))[1].update(v)
-                if group in FINAL_GROUPS:
-                    reached.append((week, group, v["reached"], v["reached_amount"], v["reached_days"]))
+            for statement in self.day_statements(p, period, responsible_id, dialect)[0]:
+                for sid, group, week, *sums in s.execute(statement):
+                    v = dict(zip(self.DAY_SUMS, (x or 0 for x in sums)))
+                    came.setdefault(sid, (group, Counter()))[1].update(v)
+                    if group in FINAL_GROUPS:
+                        reached.append((week, group, v["reached"], v["reached_amount"], v["reached_days"]))
             figures = self.stage_figures(s, p, period, responsible_id, again, came)
         reached += [((day - weeks[0].week_start).days // 7, *rest)
                     for day, *rest in self._reached_again(period, again, "day")]
@@ -394,7 +429,8 @@ class ReportUseCases(RecordsBase):
                     r = row(uid)
                     r.open_deals, r.open_amount = int(n), int(amount)
             again = self._again(s, p, period, only)
-            reached = list(s.execute(self.reached_statement(p, period, only, "responsible_id", "")))
+            reached = [row for statement in self.reached_statements(p, period, only, "responsible_id", "")
+                       for row in s.execute(statement)]
             for uid, group, n, amount, _ in reached + list(self._reached_again(period, again, "responsible_id")):
                 r = row(uid)
                 if group == "successful":
