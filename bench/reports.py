@@ -164,24 +164,14 @@ class Reports:
                 log(f"  {deals} deals' histories written ({time.monotonic() - started:.0f} s)")
         write("report_deals", DEAL_COLUMNS, rows_d)
         write("report_stays", STAY_COLUMNS, rows_s)
-        write("report_days", DAY_COLUMNS, [
-            (co["company_id"], funnel, day, stage, resp, group, *(int(v[c]) for c in DAY_COUNTS),
-             int(v["reached_amount"]), float(v["reached_days"]))
-            for (funnel, day, stage, group, resp), v in days.items()])
-        weeks: dict = defaultdict(Counter)
-        for (funnel, day, stage, group, resp), v in days.items():
-            weeks[(funnel, report_feed.monday(day), stage, group, resp)].update(v)
-        write("report_weeks", WEEK_COLUMNS, [
-            (co["company_id"], funnel, week, stage, resp, group, *(int(v[c]) for c in DAY_COUNTS),
-             int(v["reached_amount"]), float(v["reached_days"]))
-            for (funnel, week, stage, group, resp), v in weeks.items()])
-        held: dict = defaultdict(Counter)
-        for (funnel, _, stage, group, resp), v in days.items():
-            held[(funnel, stage, resp, group)].update(held=v["entries"] - v["exits"],
-                                                      held_won=v["entries_won"] - v["exits_won"],
-                                                      held_amount=v["held_amount"])
+        day_rows, week_rows, held = report_feed.roll_up(days)  # as the consumer writes them
+        for table, columns, rows in (("report_days", DAY_COLUMNS, day_rows), ("report_weeks", WEEK_COLUMNS, week_rows)):
+            write(table, columns, [(co["company_id"], funnel, span, stage, resp, group,
+                                    *(int(v[c]) for c in DAY_COUNTS), int(v["reached_amount"]),
+                                    float(v["reached_days"]))
+                                   for (funnel, span, stage, group, resp), v in rows.items()])
         write("report_held", HELD_COLUMNS, [(co["company_id"], funnel, stage, resp, group, v["held"], v["held_won"],
-                                             v["held_amount"]) for (funnel, stage, resp, group), v in held.items()])
+                                             v["held_amount"]) for (funnel, stage, group, resp), v in held.items()])
         write()
         seconds = time.monotonic() - started
         log(f"  {deals} deals, {stays} stays, {len(days)} days in the reports' read model in {seconds:.0f} s")

@@ -121,10 +121,10 @@ def monday(day: _dt.date) -> _dt.date:
     return day - _dt.timedelta(days=day.weekday())
 
 
-def write_days(s: Session, company_id: str, delta: dict[Key, Counter]) -> None:
-    """Add `delta` to the days, their weeks and what each stage holds: one statement a day (a week, a stage)
-    that moved."""
-    upsert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+def roll_up(delta: dict[Key, Counter]) -> tuple[dict, dict, dict]:
+    """A change of counts per day as what it adds to each day, each week and each stage's holding: three
+    dicts of (funnel, day | week | -, stage, group, responsible) -> the non-zero counts."""
+    days: dict[tuple, Counter] = {}
     weeks: dict[tuple, Counter] = defaultdict(Counter)
     held: dict[tuple, Counter] = defaultdict(Counter)
     for (funnel_id, day, stage_id, group, responsible), values in delta.items():
@@ -132,18 +132,28 @@ def write_days(s: Session, company_id: str, delta: dict[Key, Counter]) -> None:
             held=values.get("entries", 0) - values.get("exits", 0),
             held_won=values.get("entries_won", 0) - values.get("exits_won", 0),
             held_amount=values.get("held_amount", 0))
-        values = {k: v for k, v in values.items() if v and k != "held_amount"}
-        if values:
-            weeks[(funnel_id, monday(day), stage_id, group, responsible)].update(values)
-            _add(s, upsert, ReportDay, company_id, funnel_id, stage_id, group, responsible, values, day=day)
+        counted = Counter({k: v for k, v in values.items() if v and k != "held_amount"})
+        if counted:
+            days[(funnel_id, day, stage_id, group, responsible)] = counted
+            weeks[(funnel_id, monday(day), stage_id, group, responsible)].update(counted)
+
+    def moved(table: dict) -> dict:
+        nonzero = ((key, Counter({k: v for k, v in c.items() if v})) for key, c in table.items())
+        return {key: c for key, c in nonzero if c}
+    return moved(days), moved(weeks), moved(held)
+
+
+def write_days(s: Session, company_id: str, delta: dict[Key, Counter]) -> None:
+    """Add `delta` to the days, their weeks and what each stage holds: one statement a day (a week, a stage)
+    that moved."""
+    upsert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    days, weeks, held = roll_up(delta)
+    for (funnel_id, day, stage_id, group, responsible), values in days.items():
+        _add(s, upsert, ReportDay, company_id, funnel_id, stage_id, group, responsible, values, day=day)
     for (funnel_id, week, stage_id, group, responsible), values in weeks.items():
-        values = {k: v for k, v in values.items() if v}
-        if values:
-            _add(s, upsert, ReportWeek, company_id, funnel_id, stage_id, group, responsible, values, week=week)
+        _add(s, upsert, ReportWeek, company_id, funnel_id, stage_id, group, responsible, values, week=week)
     for (funnel_id, stage_id, group, responsible), values in held.items():
-        values = {k: v for k, v in values.items() if v}
-        if values:
-            _add(s, upsert, ReportHeld, company_id, funnel_id, stage_id, group, responsible, values)
+        _add(s, upsert, ReportHeld, company_id, funnel_id, stage_id, group, responsible, values)
 
 
 def _add(s: Session, upsert, table, company_id, funnel_id, stage_id, group, responsible, values, **span) -> None:
