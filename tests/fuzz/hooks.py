@@ -14,7 +14,9 @@ import schemathesis
 # (field or "" for error.code) -> codes: why the document cannot say it in a schema.
 DATA_DEPENDENT: dict[str, dict[str, str]] = {
     "": {"invalid_cursor": "a cursor is one the server wrote; any string of its alphabet may be one it did not",
-         "reset_token_invalid": "a reset token is one identity issued and did not yet use"},
+         "reset_token_invalid": "a reset token is one identity issued and did not yet use",
+         "invalid_period": "a report period's start after its end: a relation of two parameters",
+         "period_too_long": "a report period over three years: a relation of two parameters"},
     "*": {"unknown_reference": "an id must name an object of the caller's company",
           "unknown_field": "custom field keys are the company's own",
           "password_common": "identity's list of common passwords",

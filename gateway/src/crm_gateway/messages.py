@@ -231,6 +231,8 @@ FIELD_ERRORS: dict[str, dict[str, str]] = {
                           "uz": "Nuqtadan keyin ko‘pi bilan {max} ta raqam."},
     "invalid_number": {"en": "Enter a number.", "ru": "Введите число.",
                        "uz": "Son kiriting."},
+    "date_out_of_range": {"en": "Enter a date from {min} to {max}.", "ru": "Введите дату с {min} по {max}.",
+                          "uz": "{min} dan {max} gacha bo‘lgan sanani kiriting."},
     "invalid_date": {"en": "Enter a date as YYYY-MM-DD.", "ru": "Введите дату в формате ГГГГ-ММ-ДД.",
                      "uz": "Sanani YYYY-MM-DD ko‘rinishida kiriting."},
     "invalid_datetime": {"en": "Enter a date and time with a time zone, e.g. 2026-01-31T09:00:00Z.",

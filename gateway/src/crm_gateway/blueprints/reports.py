@@ -21,16 +21,19 @@ bp = Blueprint("reports", __name__)
 api = Api(bp, "reports")
 
 PERIOD_DOC = "Days in the company's time zone, both included; at most three years"
-# checked by records (`invalid_date`, beside the period's own errors): stated in the document only
-DAY = {"pattern": r"^(\d{4}-\d{2}-\d{2})?$"}
+# checked by records (`invalid_date`, `date_out_of_range`, beside the period's own errors): stated in the
+# document only (a day from 1970-01-01 to 2999-12-31; empty: the default)
+_MONTH_DAY = r"((0[13578]|1[02])-(0[1-9]|[12]\d|3[01])|(0[469]|11)-(0[1-9]|[12]\d|30)|02-(0[1-9]|1\d|2[0-8]))"
+_LEAP_YEAR = r"(197[26]|198[048]|199[26]|2\d(0[48]|[2468][048]|[13579][26])|2[048]00)"
+DAY = {"pattern": rf"^((19[7-9]\d|2\d{{3}})-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)?$"}  # exactly the days records takes
 
 
 # ---- schemas -------------------------------------------------------------------------------------
 class TeamQuery(Schema):
     funnel_id: str = Field("", max_length=64, description="A deal funnel; empty: the company's first")
     from_: str = Field("", alias="from", max_length=10, json_schema_extra=DAY,
-                       description="YYYY-MM-DD; empty: the first day of this month (422 `invalid_date` otherwise)")
-    to: str = Field("", max_length=10, json_schema_extra=DAY, description="YYYY-MM-DD, included; empty: today")
+                       description="YYYY-MM-DD, 1970-01-01 to 2999-12-31; empty: the first day of this month")
+    to: str = Field("", max_length=10, json_schema_extra=DAY, description="YYYY-MM-DD, included, 1970-01-01 to 2999-12-31; empty: today")
 
 
 class FunnelQuery(TeamQuery):

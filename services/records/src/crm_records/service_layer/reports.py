@@ -45,6 +45,7 @@ from crm_records.service_layer.writes import RecordsBase
 OPEN_GROUPS = ("unprocessed", "in_progress")
 FINAL_GROUPS = ("failed", "successful")
 MAX_YEARS = 3
+FIRST_DAY, LAST_DAY = _dt.date(1970, 1, 1), _dt.date(2999, 12, 31)  # the days a period may name
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,14 @@ def _date(errors: FieldCollector, name: str, value: str, default: _dt.date) -> _
     if not value:
         return default
     try:
-        return _dt.date.fromisoformat(value) if len(value) == 10 else _dt.date.fromisoformat("invalid")
+        day = _dt.date.fromisoformat(value) if len(value) == 10 else _dt.date.fromisoformat("invalid")
     except ValueError:
         errors.add(name, "invalid_date")
         return default
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors.add(name, "date_out_of_range", min=FIRST_DAY.isoformat(), max=LAST_DAY.isoformat())
+        return default
+    return day
 
 
 @contextlib.contextmanager
