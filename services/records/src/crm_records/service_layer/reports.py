@@ -31,7 +31,7 @@ import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, cast, func, select, text
+from sqlalchemy import Integer, and_, case, cast, func, or_, select, text
 
 from crm_platform.context import Principal
 from crm_platform.db import utcnow
@@ -226,19 +226,24 @@ class ReportUseCases(RecordsBase):
         return conds
 
     def _again(self, s, p: Principal, period: Period, responsible_id: str) -> list[ReportStay]:
-        """The period's stays of deals back in a group they had been in (`ix_report_stays_again`: rare)."""
-        return list(s.execute(select(ReportStay).where(*self._came(p, period, responsible_id),
-                                                       ReportStay.prev_group_entered_at.is_not(None))).scalars())
+        """The period's stays that are a deal's first reach of a final group in it although it had reached
+        that group before the period (`ix_report_stays_again`; rare: a deal won, reopened and won again)."""
+        return list(s.execute(select(ReportStay).where(
+            *self._came(p, period, responsible_id), ReportStay.prev_group_entered_at.is_not(None),
+            ReportStay.prev_group_entered_at < period.start, ReportStay.stage_group.in_(FINAL_GROUPS))).scalars())
 
-    @staticmethod
-    def _counts_again(stay: ReportStay, period: Period) -> bool:
-        """A deal's return to a stage counts unless its previous stay there already counted in the period:
-        in an open stage, one it was still in when the period began; in a final one, one it got to in it."""
-        if stay.prev_entered_at is None:
-            return False  # back in the group, not in the stage: counted among the day's firsts
-        if stay.stage_group in OPEN_GROUPS:
-            return model.aware(stay.prev_left_at) < period.start
-        return model.aware(stay.prev_entered_at) < period.start
+    def _back(self, s, p: Principal, period: Period, responsible_id: str) -> dict[str, tuple[int, int]]:
+        """Per stage, the deals back in it in the period that count (and of them, won later): a return counts
+        unless the deal's previous stay there already did, in an open stage one it was still in when the period
+        began, in a final one one it got to in it (`ix_report_stays_again`: returns only)."""
+        counts = or_(and_(ReportStay.stage_group.in_(OPEN_GROUPS), ReportStay.prev_left_at < period.start),
+                     and_(ReportStay.stage_group.in_(FINAL_GROUPS), ReportStay.prev_entered_at < period.start))
+        rows = s.execute(select(ReportStay.stage_id, func.count(),
+                                func.sum(case((ReportStay.won_at.is_not(None), 1), else_=0)))
+                         .where(*self._came(p, period, responsible_id), ReportStay.prev_group_entered_at.is_not(None),
+                                ReportStay.prev_entered_at.is_not(None), counts)
+                         .group_by(ReportStay.stage_id))
+        return {sid: (int(n), int(w or 0)) for sid, n, w in rows}
 
     DAY_SUMS = ("firsts", "firsts_won", "entries", "exits", "entries_won", "exits_won", "created", "reached",
                 "reached_amount", "reached_days")
@@ -335,7 +340,7 @@ class ReportUseCases(RecordsBase):
             held[0], held[1] = held[0] - int(n), held[1] - int(w)
         return {sid: (n, w) for sid, (n, w) in out.items()}
 
-    def stage_figures(self, s, p: Principal, period: Period, responsible_id: str, again: list[ReportStay],
+    def stage_figures(self, s, p: Principal, period: Period, responsible_id: str,
                       came: dict[str, tuple[str, Counter]]) -> dict[str, tuple[int, int, int]]:
         """Per stage: entered, still there at the end, won after coming in (deals), from the period's days
         summed per stage (`came`: stage -> group, sums), the days before it and the rare stays."""
@@ -344,17 +349,13 @@ class ReportUseCases(RecordsBase):
                                     .where(*self._came(p, period, responsible_id), ReportStay.reopened_at.is_not(None),
                                            ReportStay.reopened_at < period.end)
                                     .group_by(ReportStay.stage_id)).all())
-        back: Counter = Counter()
-        back_won: Counter = Counter()
-        for stay in again:
-            if self._counts_again(stay, period):
-                back[stay.stage_id] += 1
-                back_won[stay.stage_id] += stay.won_at is not None
+        back = self._back(s, p, period, responsible_id)
         out = {sid: (n, n, w) for sid, (n, w) in sat.items()}
         for sid, (group, v) in came.items():
             held, held_won = sat.get(sid, (0, 0))
+            again, again_won = back.get(sid, (0, 0))
             here = held + v["entries"] - v["exits"] if group in OPEN_GROUPS else v["entries"] - left_final.get(sid, 0)
-            out[sid] = (int(v["firsts"]) + back[sid] + held, int(here), int(v["firsts_won"]) + back_won[sid] + held_won)
+            out[sid] = (int(v["firsts"]) + again + held, int(here), int(v["firsts_won"]) + again_won + held_won)
         return out
 
     def _reached_again(self, period: Period, again: list[ReportStay], by: str):
@@ -396,7 +397,7 @@ class ReportUseCases(RecordsBase):
                     came.setdefault(sid, (group, Counter()))[1].update(v)
                     if group in FINAL_GROUPS:
                         reached.append((week, group, v["reached"], v["reached_amount"], v["reached_days"]))
-            figures = self.stage_figures(s, p, period, responsible_id, again, came)
+            figures = self.stage_figures(s, p, period, responsible_id, came)
         reached += [((day - weeks[0].week_start).days // 7, *rest)
                     for day, *rest in self._reached_again(period, again, "day")]
         totals = {g: [0, 0, 0.0] for g in FINAL_GROUPS}
